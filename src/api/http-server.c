@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "api/http-server.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "util/log.h"
+
+struct HttpServer {
+        struct MHD_Daemon *mhd;
+        int listen_fd;
+        unsigned port;
+        const char *prefix;
+        size_t prefix_len;
+        const RpcMethod *methods;
+        size_t n_methods;
+        void *userdata;
+};
+
+/* Per-request state between libmicrohttpd's calls of the access handler. */
+typedef struct Request {
+        const RpcMethod *method;
+        char *body;
+        size_t size;
+        bool too_large;
+} Request;
+
+static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status, char *text,
+                                  const char *allow) {
+        if (!text)
+                return MHD_NO; /* OOM: libmicrohttpd closes the connection */
+        struct MHD_Response *resp =
+                MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(text);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        if (allow)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        enum MHD_Result ret = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result queue_error(struct MHD_Connection *c, const ConnectError *e, unsigned status) {
+        return queue_json(c, status ? status : connect_code_http_status(e->code), connect_error_body(e),
+                          NULL);
+}
+
+/* Which content types we read as JSON: application/json, and what curl -d sends
+ * (application/x-www-form-urlencoded) or nothing at all, as the seed's examples do. */
+static bool content_type_is_json(const char *ct) {
+        if (!ct || !*ct)
+                return true;
+        size_t n = strcspn(ct, "; \t");
+        return (n == 16 && strncasecmp(ct, "application/json", n) == 0) ||
+               (n == 33 && strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0);
+}
+
+static const RpcMethod *find_method(HttpServer *s, const char *url) {
+        if (strncmp(url, s->prefix, s->prefix_len) != 0)
+                return NULL;
+        const char *name = url + s->prefix_len;
+        for (size_t i = 0; i < s->n_methods; i++)
+                if (streq(s->methods[i].name, name))
+                        return &s->methods[i];
+        return NULL;
+}
+
+/* The first call for a request: everything that can be decided from the headers. */
+static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, const char *url,
+                                     const char *http_method, void **con_cls) {
+        ConnectError e;
+        const RpcMethod *m = find_method(s, url);
+        if (!m) {
+                connect_error(&e, CONNECT_UNIMPLEMENTED, "unknown method %s (this server serves %s*)", url,
+                              s->prefix);
+                return queue_error(c, &e, 404);
+        }
+        if (!streq(http_method, "POST")) {
+                connect_error(&e, CONNECT_UNIMPLEMENTED, "%s must be called with POST, not %s", url,
+                              http_method);
+                return queue_json(c, 405, connect_error_body(&e), "POST");
+        }
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!content_type_is_json(ct)) {
+                connect_error(&e, CONNECT_UNIMPLEMENTED,
+                              "unsupported content type \"%s\"; send application/json", ct);
+                return queue_error(c, &e, 415);
+        }
+        const char *pv = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connect-Protocol-Version");
+        if (pv && !streq(pv, "1")) {
+                connect_error(&e, CONNECT_INVALID_ARGUMENT,
+                              "Connect-Protocol-Version \"%s\" is not supported (use 1)", pv);
+                return queue_error(c, &e, 0);
+        }
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
+                connect_error(&e, CONNECT_RESOURCE_EXHAUSTED,
+                              "request body of %s bytes exceeds the limit of %u bytes", cl, HTTP_BODY_MAX);
+                return queue_error(c, &e, 0);
+        }
+        Request *req = calloc(1, sizeof *req);
+        if (!req)
+                return MHD_NO;
+        req->method = m;
+        *con_cls = req;
+        return MHD_YES;
+}
+
+/* The whole body is in: decode, call the handler, answer. */
+static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, Request *req) {
+        ConnectError e = { 0 };
+        if (req->too_large) {
+                connect_error(&e, CONNECT_RESOURCE_EXHAUSTED, "request body exceeds the limit of %u bytes",
+                              HTTP_BODY_MAX);
+                return queue_error(c, &e, 0);
+        }
+        json_t *in;
+        if (req->size == 0)
+                in = json_object(); /* an empty message */
+        else {
+                json_error_t jerr;
+                in = json_loadb(req->body, req->size, JSON_REJECT_DUPLICATES, &jerr);
+                if (!in) {
+                        connect_error(&e, CONNECT_INVALID_ARGUMENT, "malformed JSON at line %d column %d: %s",
+                                      jerr.line, jerr.column, jerr.text);
+                        return queue_error(c, &e, 0);
+                }
+        }
+        json_t *out = NULL;
+        int r = req->method->handler(s->userdata, in, &out, &e);
+        json_decref(in);
+        if (r < 0) {
+                json_decref(out);
+                return queue_error(c, &e, 0);
+        }
+        char *text = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        return queue_json(c, 200, text, NULL);
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version, const char *upload_data,
+                                      size_t *upload_data_size, void **con_cls) {
+        HttpServer *s = cls;
+        Request *req = *con_cls;
+        if (!req)
+                return begin_request(s, c, url, method, con_cls);
+        if (*upload_data_size > 0) {
+                size_t n = *upload_data_size;
+                *upload_data_size = 0;
+                if (req->too_large || req->size + n > HTTP_BODY_MAX) {
+                        /* Keep reading (and dropping) so the answer can be sent cleanly. */
+                        req->too_large = true;
+                        req->body = mfree(req->body);
+                        return MHD_YES;
+                }
+                char *nb = realloc(req->body, req->size + n);
+                if (!nb)
+                        return MHD_NO;
+                memcpy(nb + req->size, upload_data, n);
+                req->body = nb;
+                req->size += n;
+                return MHD_YES;
+        }
+        return finish_request(s, c, req);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe) {
+        Request *req = *con_cls;
+        if (req) {
+                free(req->body);
+                free(req);
+                *con_cls = NULL;
+        }
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+        char buf[512];
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        buf[strcspn(buf, "\n")] = 0;
+        log_debug("http: %s", buf);
+}
+
+/* Create the listening socket ourselves: close-on-exec, and the same code path
+ * serves socket activation and Unix sockets later. */
+static int listen_socket(const char *address, int *ret_fd, char **ret_error) {
+        _cleanup_free_ char *copy = strdup(address);
+        if (!copy)
+                return -ENOMEM;
+        char *host = copy, *port = strrchr(copy, ':');
+        if (!port || port == copy) {
+                *ret_error = strdup_printf("--listen \"%s\": expected HOST:PORT", address);
+                return -EINVAL;
+        }
+        *port++ = 0;
+        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+                host++;
+                host[strlen(host) - 1] = 0;
+        }
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                                  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+        struct addrinfo *ai = NULL;
+        int g = getaddrinfo(host, port, &hints, &ai);
+        if (g != 0) {
+                *ret_error = strdup_printf("--listen \"%s\": %s", address, gai_strerror(g));
+                return -EINVAL;
+        }
+        int r = -EADDRNOTAVAIL;
+        for (struct addrinfo *p = ai; p; p = p->ai_next) {
+                _cleanup_close_ int fd = socket(p->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0) {
+                        r = -errno;
+                        continue;
+                }
+                int one = 1;
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+                if (bind(fd, p->ai_addr, p->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+                        r = -errno;
+                        continue;
+                }
+                *ret_fd = TAKE_FD(fd);
+                freeaddrinfo(ai);
+                return 0;
+        }
+        freeaddrinfo(ai);
+        *ret_error = strdup_printf("cannot listen on %s: %s", address, strerror(-r));
+        return r;
+}
+
+int http_server_start(const char *listen_address, const char *prefix, const RpcMethod *methods,
+                      size_t n_methods, void *userdata, HttpServer **ret, char **ret_error) {
+        assert(listen_address && prefix && methods && ret);
+        HttpServer *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->listen_fd = -EBADF;
+        s->prefix = prefix;
+        s->prefix_len = strlen(prefix);
+        s->methods = methods;
+        s->n_methods = n_methods;
+        s->userdata = userdata;
+        int r = listen_socket(listen_address, &s->listen_fd, ret_error);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        if (getsockname(s->listen_fd, (struct sockaddr *) &sa, &len) == 0)
+                s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
+                                                         : ((struct sockaddr_in *) &sa)->sin_port);
+        s->mhd = MHD_start_daemon(
+                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                        MHD_USE_ERROR_LOG,
+                0, NULL, NULL, access_handler, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120, MHD_OPTION_NOTIFY_COMPLETED,
+                request_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                MHD_OPTION_THREAD_STACK_SIZE, (size_t) 256 * 1024, MHD_OPTION_END);
+        if (!s->mhd) {
+                safe_close(s->listen_fd);
+                free(s);
+                *ret_error = strdup_printf("cannot start the HTTP server on %s", listen_address);
+                return -EIO;
+        }
+        *ret = s;
+        return 0;
+}
+
+unsigned http_server_port(const HttpServer *s) {
+        return s->port;
+}
+
+void http_server_quiesce(HttpServer *s) {
+        if (!s || !s->mhd || s->listen_fd < 0)
+                return;
+        MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+        if (fd != MHD_INVALID_SOCKET)
+                s->listen_fd = safe_close(fd);
+}
+
+HttpServer *http_server_stop(HttpServer *s) {
+        if (!s)
+                return NULL;
+        http_server_quiesce(s);
+        if (s->mhd)
+                MHD_stop_daemon(s->mhd);
+        safe_close(s->listen_fd);
+        return mfree(s);
+}

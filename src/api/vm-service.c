@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmprovisioner.v1.VmService: request decoding, validation, the desired-state
+ * write, and answers. The lifecycle verbs share one ceremony
+ * (lifecycle_call); each verb is a row in lifecycle_verbs[] with the rule
+ * that turns the current row into the wanted one.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "hv/hypervisor.h"
+#include "manager.h"
+#include "util/log.h"
+#include "vm/vm-config.h"
+
+#define LIST_PAGE_DEFAULT 100
+#define LIST_PAGE_MAX 1000
+#define SHUTDOWN_TIMEOUT_MAX 600
+
+static json_t *state_json(VmState s) {
+        return json_string(vm_state_to_string(s));
+}
+
+/* Translate a store error that is not a domain answer. */
+static int store_failure(ConnectError *e, int r, const char *what) {
+        if (r == -EBUSY)
+                return connect_error(e, CONNECT_UNAVAILABLE, "%s: the database is busy, retry", what);
+        if (r == -ENOSPC)
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED, "%s: the database disk is full", what);
+        return connect_error(e, CONNECT_INTERNAL, "%s: database error: %s", what, strerror(-r));
+}
+
+static int not_found(ConnectError *e, const char *id) {
+        return connect_error(e, CONNECT_NOT_FOUND, "vm \"%s\" not found", id);
+}
+
+static int require_vm_id(const char *id, ConnectError *e) {
+        if (isempty(id))
+                return connect_error(e, CONNECT_INVALID_ARGUMENT, "vm_id: required");
+        if (!vm_id_is_valid(id))
+                return connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                     "vm_id: \"%s\" is not a valid id (1-64 of A-Z a-z 0-9 -)", id);
+        return 0;
+}
+
+/* Answer a lifecycle request from the outcome of waiting for it. */
+static int answer_outcome(Manager *m, const char *id, WaitOutcome out, const VmRow *row,
+                          const char *verb, ConnectError *e) {
+        const char *want = vm_phase_to_string(row->desired);
+        switch (out) {
+        case WAIT_DONE:
+                return 0;
+        case WAIT_FAILED: {
+                ConnectCode code = CONNECT_INTERNAL;
+                if (streq(row->error_code, "failed_precondition"))
+                        code = CONNECT_FAILED_PRECONDITION;
+                else if (streq(row->error_code, "unavailable"))
+                        code = CONNECT_UNAVAILABLE;
+                return connect_error(e, code, "%s of vm \"%s\" failed: %s", verb, id, row->last_error);
+        }
+        case WAIT_SUPERSEDED:
+                return connect_error(e, CONNECT_ABORTED,
+                                     "%s of vm \"%s\" was superseded by a later request (now wanted: %s)",
+                                     verb, id, want);
+        case WAIT_STOPPING:
+                return connect_error(e, CONNECT_UNAVAILABLE,
+                                     "metald is stopping; %s of vm \"%s\" is recorded and is carried out "
+                                     "after it restarts",
+                                     verb, id);
+        case WAIT_TIMEOUT:
+        default:
+                return connect_error(e, CONNECT_DEADLINE_EXCEEDED,
+                                     "vm \"%s\" did not reach %s within %u s; the request is recorded and "
+                                     "still being carried out (observed: %s)",
+                                     id, want, m->options->request_timeout_s,
+                                     vm_phase_to_string(row->observed));
+        }
+}
+
+/* ---- CreateVm --------------------------------------------------------------- */
+
+typedef struct CreateVmRequest {
+        char *vm_id;
+        const json_t *config;
+        char *customer_id;
+        char *backend;
+        bool boot;
+} CreateVmRequest;
+
+static const FieldSpec create_fields[] = {
+        { "vm_id", FIELD_STRING, offsetof(CreateVmRequest, vm_id) },
+        { "config", FIELD_OBJECT, offsetof(CreateVmRequest, config) },
+        { "customer_id", FIELD_STRING, offsetof(CreateVmRequest, customer_id) },
+        { "backend", FIELD_STRING, offsetof(CreateVmRequest, backend) },
+        { "boot", FIELD_BOOL, offsetof(CreateVmRequest, boot) },
+};
+
+static bool same_vm(const VmRow *existing, const VmRow *requested, void *userdata) {
+        return streq(existing->config_json, requested->config_json) &&
+               streq(existing->backend, requested->backend) &&
+               streq(existing->customer_id, requested->customer_id);
+}
+
+/* Backend capabilities are checked here, not discovered at boot. */
+static int check_capabilities(const Backend *b, const VmConfig *c, ConnectError *e) {
+        if (c->max_vcpu_count > c->vcpu_count && !(b->caps & BACKEND_CAP_CPU_HOTPLUG))
+                return connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                     "config.cpu.max_vcpu_count: backend %s does not support CPU hotplug; "
+                                     "max_vcpu_count must equal vcpu_count (%u)",
+                                     b->name, c->vcpu_count);
+        if (c->hotplug_bytes > 0 && !(b->caps & BACKEND_CAP_MEMORY_HOTPLUG))
+                return connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                     "config.memory.hotplug_size_bytes: backend %s does not support memory "
+                                     "hotplug; use 0",
+                                     b->name);
+        return 0;
+}
+
+static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, ConnectError *e) {
+        _cleanup_free_ char *id = NULL;
+        if (isempty(req->vm_id)) {
+                if (vm_id_generate(&id) < 0)
+                        return connect_error(e, CONNECT_INTERNAL, "cannot generate a vm_id");
+        } else {
+                if (require_vm_id(req->vm_id, e) < 0)
+                        return -1;
+                id = TAKE_PTR(req->vm_id);
+        }
+        if (req->customer_id && strlen(req->customer_id) > 128)
+                return connect_error(e, CONNECT_INVALID_ARGUMENT, "customer_id: at most 128 characters");
+
+        const char *bname = isempty(req->backend) ? m->options->default_backend : req->backend;
+        const Backend *b = backend_find(bname);
+        if (!b) {
+                char known[256] = "";
+                for (const Backend *const *p = backend_table; *p; p++)
+                        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                                 p == backend_table ? "" : ", ", (*p)->name);
+                return connect_error(e, CONNECT_INVALID_ARGUMENT, "backend: unknown backend \"%s\" (known: %s)",
+                                     bname, known);
+        }
+
+        if (!req->config)
+                return connect_error(e, CONNECT_INVALID_ARGUMENT, "config: required");
+        _cleanup_(vm_config_freep) VmConfig *cfg = NULL;
+        VmError verr = { 0 };
+        if (vm_config_from_json(req->config, "config", &cfg, &verr) < 0 ||
+            vm_config_validate(cfg, m->asset_roots, m->n_asset_roots, m->host_memory_bytes, &verr) < 0)
+                return connect_error(e, CONNECT_INVALID_ARGUMENT, "%s: %s", verr.field, verr.message);
+        if (check_capabilities(b, cfg, e) < 0)
+                return -1;
+        _cleanup_free_ char *avail_err = NULL;
+        if (b->check_available(&m->backend_options, &avail_err) < 0)
+                return connect_error(e, CONNECT_FAILED_PRECONDITION, "backend %s is not available on this host: %s",
+                                     b->name, avail_err ? avail_err : "unknown reason");
+
+        json_t *cj = vm_config_to_json(cfg);
+        _cleanup_free_ char *config_json = cj ? json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(cj);
+        _cleanup_free_ char *run_dir = strdup_printf("%s/%s", m->vms_dir, id);
+        if (!config_json || !run_dir)
+                return connect_error(e, CONNECT_INTERNAL, "out of memory");
+
+        VmRow row = {
+                .id = id,
+                .customer_id = req->customer_id ? req->customer_id : (char *) "",
+                .backend = (char *) b->name,
+                .config_json = config_json,
+                .desired = req->boot ? VM_PHASE_RUNNING : VM_PHASE_CREATED,
+                .shutdown_timeout_s = 30,
+                .run_dir = run_dir,
+        };
+        _cleanup_(vm_row_freep) VmRow *existing = NULL;
+        int r = store_vm_insert(m->store, &row, same_vm, NULL, m->options->max_vms, &existing);
+        if (r == -EEXIST)
+                return connect_error(e, CONNECT_ALREADY_EXISTS,
+                                     existing && existing->deleted_at
+                                             ? "vm_id \"%s\" belonged to a deleted VM; ids are not reused"
+                                             : "vm_id \"%s\" already exists with a different configuration",
+                                     id);
+        if (r == -EDQUOT)
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED, "this host already has %u VMs (--max-vms)",
+                                     m->options->max_vms);
+        if (r < 0)
+                return store_failure(e, r, "CreateVm");
+
+        if (existing) {
+                /* An idempotent retry: answer with the VM as it is. */
+                *ret = json_pack("{s:s, s:o}", "vmId", id, "state",
+                                 state_json(vm_phase_to_public(existing->observed)));
+                return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
+        }
+        log_info("vm %s: created (backend %s)", id, b->name);
+        reconciler_enqueue(m->reconciler, id);
+        WaitOutcome out;
+        _cleanup_(vm_row_freep) VmRow *now = NULL;
+        r = reconciler_wait(m->reconciler, id, 1, m->options->request_timeout_s * 1000, &out, &now);
+        if (r < 0)
+                return store_failure(e, r, "CreateVm");
+        if (answer_outcome(m, id, out, now, "CreateVm", e) < 0)
+                return -1;
+        *ret = json_pack("{s:s, s:o}", "vmId", id, "state", state_json(vm_phase_to_public(now->observed)));
+        return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
+}
+
+static int create_vm(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+        CreateVmRequest req = { 0 };
+        int r = connect_decode(in, create_fields, ELEMENTSOF(create_fields), &req, e);
+        if (r >= 0)
+                r = create_vm_impl(userdata, &req, ret, e);
+        connect_request_free(create_fields, ELEMENTSOF(create_fields), &req);
+        return r;
+}
+
+/* ---- lifecycle verbs ---------------------------------------------------------- */
+
+typedef struct LifecycleRequest {
+        char *vm_id;
+        bool force;
+        int32_t timeout_seconds;
+} LifecycleRequest;
+
+static const FieldSpec lifecycle_fields_id[] = {
+        { "vm_id", FIELD_STRING, offsetof(LifecycleRequest, vm_id) },
+};
+static const FieldSpec lifecycle_fields_force[] = {
+        { "vm_id", FIELD_STRING, offsetof(LifecycleRequest, vm_id) },
+        { "force", FIELD_BOOL, offsetof(LifecycleRequest, force) },
+};
+static const FieldSpec lifecycle_fields_shutdown[] = {
+        { "vm_id", FIELD_STRING, offsetof(LifecycleRequest, vm_id) },
+        { "force", FIELD_BOOL, offsetof(LifecycleRequest, force) },
+        { "timeout_seconds", FIELD_INT32, offsetof(LifecycleRequest, timeout_seconds) },
+};
+
+/* What the verb's rule sees: the request and where to put a refusal. */
+typedef struct VerbContext {
+        const LifecycleRequest *req;
+        ConnectError *e;
+} VerbContext;
+
+/* A rule: check preconditions on the row and set its desired side.
+ * < 0 refuse (e filled), 0 nothing to change, 1 commit. */
+typedef int (*VerbRule)(VmRow *row, VerbContext *v);
+
+/* A failed VM is retried by asking again for what it wants. */
+static bool needs_retry(const VmRow *row) {
+        return row->observed == VM_PHASE_FAILED;
+}
+
+static int refuse_state(VerbContext *v, const VmRow *row, const char *what) {
+        return connect_error(v->e, CONNECT_FAILED_PRECONDITION, "vm \"%s\" %s (state: %s)", row->id, what,
+                             vm_phase_to_string(row->desired == row->observed ? row->observed : row->desired));
+}
+
+static int rule_boot(VmRow *row, VerbContext *v) {
+        if (row->desired == VM_PHASE_PAUSED)
+                return refuse_state(v, row, "is paused; use ResumeVm");
+        if (row->desired == VM_PHASE_RUNNING && !needs_retry(row))
+                return 0;
+        row->desired = VM_PHASE_RUNNING;
+        return 1;
+}
+
+static int rule_shutdown(VmRow *row, VerbContext *v) {
+        if (row->desired == VM_PHASE_CREATED)
+                return refuse_state(v, row, "has never been booted");
+        if (v->req->timeout_seconds < 0 || v->req->timeout_seconds > SHUTDOWN_TIMEOUT_MAX)
+                return connect_error(v->e, CONNECT_INVALID_ARGUMENT,
+                                     "timeout_seconds: must be between 0 and %d (0 = default 30)",
+                                     SHUTDOWN_TIMEOUT_MAX);
+        if (row->desired == VM_PHASE_SHUTDOWN && !needs_retry(row))
+                return 0;
+        row->desired = VM_PHASE_SHUTDOWN;
+        row->force_stop = v->req->force;
+        row->shutdown_timeout_s = v->req->timeout_seconds > 0 ? v->req->timeout_seconds : 30;
+        return 1;
+}
+
+static int rule_pause(VmRow *row, VerbContext *v) {
+        if (row->desired != VM_PHASE_RUNNING && row->desired != VM_PHASE_PAUSED)
+                return refuse_state(v, row, "is not running");
+        if (row->desired == VM_PHASE_PAUSED && !needs_retry(row))
+                return 0;
+        row->desired = VM_PHASE_PAUSED;
+        return 1;
+}
+
+static int rule_resume(VmRow *row, VerbContext *v) {
+        if (row->desired != VM_PHASE_PAUSED && row->desired != VM_PHASE_RUNNING)
+                return refuse_state(v, row, "is not paused");
+        if (row->desired == VM_PHASE_RUNNING && !needs_retry(row))
+                return 0;
+        row->desired = VM_PHASE_RUNNING;
+        return 1;
+}
+
+static int rule_reboot(VmRow *row, VerbContext *v) {
+        if (row->desired != VM_PHASE_RUNNING)
+                return refuse_state(v, row, "is not running");
+        row->reboot_requested = row->reboot_done + 1;
+        row->force_stop = v->req->force;
+        row->shutdown_timeout_s = 30;
+        return 1;
+}
+
+static int rule_delete(VmRow *row, VerbContext *v) {
+        row->desired = VM_PHASE_DELETED;
+        row->deleted_at = now_ms();
+        row->force_stop = true;
+        return 1;
+}
+
+typedef struct LifecycleVerb {
+        const char *rpc;
+        const FieldSpec *fields;
+        size_t n_fields;
+        VerbRule rule;
+        bool answers_state; /* DeleteVm answers {success} only */
+} LifecycleVerb;
+
+static const LifecycleVerb verb_boot = { "BootVm", lifecycle_fields_id, 1, rule_boot, true };
+static const LifecycleVerb verb_shutdown = { "ShutdownVm", lifecycle_fields_shutdown, 3, rule_shutdown, true };
+static const LifecycleVerb verb_pause = { "PauseVm", lifecycle_fields_id, 1, rule_pause, true };
+static const LifecycleVerb verb_resume = { "ResumeVm", lifecycle_fields_id, 1, rule_resume, true };
+static const LifecycleVerb verb_reboot = { "RebootVm", lifecycle_fields_force, 2, rule_reboot, true };
+static const LifecycleVerb verb_delete = { "DeleteVm", lifecycle_fields_force, 2, rule_delete, false };
+
+typedef struct RuleCall {
+        VerbRule rule;
+        VerbContext ctx;
+} RuleCall;
+
+static int rule_call(VmRow *row, void *userdata) {
+        RuleCall *c = userdata;
+        return c->rule(row, &c->ctx);
+}
+
+/* The one ceremony of every lifecycle verb: decode, validate the id, apply the
+ * verb's rule in one transaction, wake the reconciler, wait, answer. */
+static int lifecycle_call(Manager *m, const LifecycleVerb *verb, const json_t *in, json_t **ret,
+                          ConnectError *e) {
+        LifecycleRequest req = { 0 };
+        int r = connect_decode(in, verb->fields, verb->n_fields, &req, e);
+        if (r < 0)
+                goto out;
+        r = require_vm_id(req.vm_id, e);
+        if (r < 0)
+                goto out;
+
+        RuleCall call = { .rule = verb->rule, .ctx = { .req = &req, .e = e } };
+        _cleanup_(vm_row_freep) VmRow *row = NULL;
+        r = store_vm_update_desired(m->store, req.vm_id, rule_call, &call, verb->rpc, &row);
+        if (r == -ENOENT) {
+                r = not_found(e, req.vm_id);
+                goto out;
+        }
+        if (r == -1)
+                goto out; /* refused by the rule; e is filled */
+        if (r < 0) {
+                r = store_failure(e, r, verb->rpc);
+                goto out;
+        }
+        reconciler_enqueue(m->reconciler, req.vm_id);
+        WaitOutcome outcome;
+        _cleanup_(vm_row_freep) VmRow *now = NULL;
+        r = reconciler_wait(m->reconciler, req.vm_id, row->generation, m->options->request_timeout_s * 1000,
+                            &outcome, &now);
+        if (r < 0) {
+                r = store_failure(e, r, verb->rpc);
+                goto out;
+        }
+        r = answer_outcome(m, req.vm_id, outcome, now, verb->rpc, e);
+        if (r < 0)
+                goto out;
+        if (verb->answers_state)
+                *ret = json_pack("{s:b, s:o}", "success", 1, "state",
+                                 state_json(vm_phase_to_public(now->observed)));
+        else
+                *ret = json_pack("{s:b}", "success", 1);
+        r = *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
+out:
+        connect_request_free(verb->fields, verb->n_fields, &req);
+        return r;
+}
+
+#define LIFECYCLE_HANDLER(fn, verb)                                                                \
+        static int fn(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {           \
+                return lifecycle_call(userdata, &(verb), in, ret, e);                              \
+        }
+LIFECYCLE_HANDLER(boot_vm, verb_boot)
+LIFECYCLE_HANDLER(shutdown_vm, verb_shutdown)
+LIFECYCLE_HANDLER(pause_vm, verb_pause)
+LIFECYCLE_HANDLER(resume_vm, verb_resume)
+LIFECYCLE_HANDLER(reboot_vm, verb_reboot)
+LIFECYCLE_HANDLER(delete_vm, verb_delete)
+
+/* ---- reads ------------------------------------------------------------------ */
+
+static json_t *time_json(int64_t ms) {
+        char buf[40];
+        return json_string(format_rfc3339(ms, buf, sizeof buf));
+}
+
+/* int64 fields are strings in the protobuf JSON mapping. */
+static json_t *int64_json(int64_t v) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%" PRId64, v);
+        return json_string(buf);
+}
+
+/* The config as the API shows it: canonical JSON with int64 as strings. */
+static json_t *config_for_api(const char *config_json, json_t **ret_metadata) {
+        json_t *c = json_loads(config_json, 0, NULL);
+        if (!c)
+                return NULL;
+        json_t *mem = json_object_get(c, "memory");
+        const char *k;
+        json_t *v;
+        json_object_foreach(mem, k, v) if (json_is_integer(v))
+                json_object_set_new(mem, k, int64_json(json_integer_value(v)));
+        if (ret_metadata) {
+                json_t *md = json_object_get(c, "metadata");
+                *ret_metadata = md ? json_incref(md) : json_object();
+        }
+        return c;
+}
+
+static int get_vm_info(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+        Manager *m = userdata;
+        LifecycleRequest req = { 0 };
+        int r = connect_decode(in, lifecycle_fields_id, 1, &req, e);
+        if (r >= 0)
+                r = require_vm_id(req.vm_id, e);
+        _cleanup_(vm_row_freep) VmRow *row = NULL;
+        if (r >= 0) {
+                r = store_vm_get(m->store, req.vm_id, &row);
+                if (r == -ENOENT || (r >= 0 && row->deleted_at))
+                        r = not_found(e, req.vm_id);
+                else if (r < 0)
+                        r = store_failure(e, r, "GetVmInfo");
+        }
+        if (r < 0) {
+                connect_request_free(lifecycle_fields_id, 1, &req);
+                return r;
+        }
+        connect_request_free(lifecycle_fields_id, 1, &req);
+
+        _cleanup_free_ char *console = strdup_printf("%s/console.log", row->run_dir);
+        json_t *config = config_for_api(row->config_json, NULL);
+        bool transitioning = vm_phase_is_transitional(row->observed) ||
+                             (row->observed_generation < row->generation && row->observed != VM_PHASE_FAILED);
+        *ret = json_pack(
+                "{s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:o, "
+                "s:{s:s, s:i, s:s, s:s, s:s}}",
+                "vmId", row->id, "config", config ? config : json_object(), "state",
+                state_json(vm_phase_to_public(row->observed)), "desiredState",
+                state_json(vm_phase_to_public(row->desired)), "transitioning", transitioning, "lifecycleState",
+                vm_phase_to_string(row->observed), "customerId", row->customer_id, "backend", row->backend,
+                "generation", int64_json(row->generation), "observedGeneration",
+                int64_json(row->observed_generation), "lastError", row->last_error, "attempts", row->attempts,
+                "createdAt", time_json(row->created_at), "updatedAt", time_json(row->updated_at),
+                "backendInfo", "backend", row->backend, "vmmPid", (int) row->vmm.pid, "apiSocketPath",
+                row->vmm.socket_path, "consoleLogPath", console ? console : "", "runDir", row->run_dir);
+        return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
+}
+
+typedef struct ListVmsRequest {
+        int32_t page_size;
+        char *page_token;
+        VmStateList state_filter;
+        char *customer_id;
+        bool include_deleted;
+} ListVmsRequest;
+
+static const FieldSpec list_fields[] = {
+        { "page_size", FIELD_INT32, offsetof(ListVmsRequest, page_size) },
+        { "page_token", FIELD_STRING, offsetof(ListVmsRequest, page_token) },
+        { "state_filter", FIELD_VMSTATES, offsetof(ListVmsRequest, state_filter) },
+        { "customer_id", FIELD_STRING, offsetof(ListVmsRequest, customer_id) },
+        { "include_deleted", FIELD_BOOL, offsetof(ListVmsRequest, include_deleted) },
+};
+
+/* Page tokens are "p" + the last seq in hex: opaque to clients, checked here. */
+static int parse_page_token(const char *t, int64_t *ret) {
+        if (isempty(t)) {
+                *ret = 0;
+                return 0;
+        }
+        if (t[0] != 'p' || !t[1] || strlen(t) > 17)
+                return -EINVAL;
+        char *end;
+        unsigned long long v = strtoull(t + 1, &end, 16);
+        if (*end)
+                return -EINVAL;
+        *ret = (int64_t) v;
+        return 0;
+}
+
+static json_t *vm_info_json(const VmRow *row) {
+        json_t *md = NULL;
+        json_t *config = config_for_api(row->config_json, &md);
+        json_t *cpu = json_object_get(config, "cpu");
+        json_t *mem = json_object_get(config, "memory");
+        json_t *size = json_object_get(mem, "sizeBytes");
+        json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:s, s:O, s:O, s:s, s:s, s:o, s:o, s:o}", "vmId", row->id,
+                              "state", state_json(vm_phase_to_public(row->observed)), "desiredState",
+                              state_json(vm_phase_to_public(row->desired)), "transitioning",
+                              vm_phase_is_transitional(row->observed), "lifecycleState",
+                              vm_phase_to_string(row->observed), "vcpuCount",
+                              json_object_get(cpu, "vcpuCount") ? json_object_get(cpu, "vcpuCount") : json_null(), "memorySizeBytes",
+                              size ? size : json_null(), "customerId", row->customer_id, "backend", row->backend,
+                              "createdAt", time_json(row->created_at), "updatedAt", time_json(row->updated_at),
+                              "metadata", md ? md : json_object());
+        json_decref(config);
+        return o;
+}
+
+static int list_vms(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+        Manager *m = userdata;
+        ListVmsRequest req = { 0 };
+        int r = connect_decode(in, list_fields, ELEMENTSOF(list_fields), &req, e);
+        int64_t after = 0;
+        if (r >= 0 && req.page_size < 0)
+                r = connect_error(e, CONNECT_INVALID_ARGUMENT, "page_size: must not be negative");
+        if (r >= 0 && parse_page_token(req.page_token, &after) < 0)
+                r = connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                  "page_token: not a token returned by ListVms (\"%s\")", req.page_token);
+        VmPhase phases[_VM_PHASE_MAX];
+        size_t n_phases = 0;
+        for (size_t i = 0; r >= 0 && i < req.state_filter.n; i++) {
+                if (req.state_filter.items[i] == VM_STATE_UNSPECIFIED)
+                        continue;
+                for (int p = 0; p < _VM_PHASE_MAX; p++)
+                        if (vm_phase_to_public((VmPhase) p) == req.state_filter.items[i])
+                                phases[n_phases++ % _VM_PHASE_MAX] = (VmPhase) p;
+        }
+        if (r < 0) {
+                connect_request_free(list_fields, ELEMENTSOF(list_fields), &req);
+                return r;
+        }
+        VmListQuery q = {
+                .observed_in = n_phases ? phases : NULL,
+                .n_observed_in = n_phases < _VM_PHASE_MAX ? n_phases : _VM_PHASE_MAX,
+                .customer_id = isempty(req.customer_id) ? NULL : req.customer_id,
+                .include_deleted = req.include_deleted,
+                .after_seq = after,
+                .limit = req.page_size == 0 ? LIST_PAGE_DEFAULT
+                         : req.page_size > LIST_PAGE_MAX ? LIST_PAGE_MAX
+                                                         : (unsigned) req.page_size,
+        };
+        VmRow **rows = NULL;
+        size_t n = 0;
+        bool more = false;
+        r = store_vm_list(m->store, &q, &rows, &n, &more);
+        connect_request_free(list_fields, ELEMENTSOF(list_fields), &req);
+        if (r < 0)
+                return store_failure(e, r, "ListVms");
+        json_t *vms = json_array();
+        for (size_t i = 0; vms && i < n; i++)
+                json_array_append_new(vms, vm_info_json(rows[i]));
+        char token[24] = "";
+        if (more && n > 0)
+                snprintf(token, sizeof token, "p%" PRIx64, (uint64_t) rows[n - 1]->seq);
+        vm_row_array_free(rows, n);
+        *ret = json_pack("{s:o, s:s}", "vms", vms ? vms : json_array(), "nextPageToken", token);
+        return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
+}
+
+const RpcMethod vm_service_methods[] = {
+        { "CreateVm", create_vm },     { "BootVm", boot_vm },       { "ShutdownVm", shutdown_vm },
+        { "PauseVm", pause_vm },       { "ResumeVm", resume_vm },   { "RebootVm", reboot_vm },
+        { "DeleteVm", delete_vm },     { "GetVmInfo", get_vm_info }, { "ListVms", list_vms },
+};
+const size_t vm_service_n_methods = ELEMENTSOF(vm_service_methods);

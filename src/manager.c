@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "manager.h"
+
+#include <curl/curl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+
+#include "util/log.h"
+
+/* Longest socket path a VM can get: <data-dir>/vms/<64-char id>/api.sock. */
+#define SOCKET_SUFFIX_MAX (sizeof("/vms/") - 1 + 64 + sizeof("/api.sock") - 1)
+
+int manager_new(const Options *o, Manager **ret, char **ret_error) {
+        _cleanup_(manager_freep) Manager *m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->options = o;
+
+        if (strlen(o->data_dir) + SOCKET_SUFFIX_MAX >= sizeof(((VmmHandle *) 0)->socket_path)) {
+                *ret_error = strdup_printf("--data-dir \"%s\" is too long: VMM API socket paths under it "
+                                           "would exceed the %zu bytes a Unix socket path may have "
+                                           "(use at most %zu characters)",
+                                           o->data_dir, sizeof(((VmmHandle *) 0)->socket_path) - 1,
+                                           sizeof(((VmmHandle *) 0)->socket_path) - 1 - SOCKET_SUFFIX_MAX);
+                return -ENAMETOOLONG;
+        }
+        for (size_t i = 0; i < o->n_asset_roots; i++) {
+                char *real = realpath(o->asset_roots[i], NULL);
+                if (!real) {
+                        /* A root that does not exist yet admits nothing; keep it as given. */
+                        real = strdup(o->asset_roots[i]);
+                        if (!real)
+                                return -ENOMEM;
+                }
+                m->asset_roots[m->n_asset_roots++] = real;
+        }
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        m->host_memory_bytes = pages > 0 && psize > 0 ? (uint64_t) pages * (uint64_t) psize : 0;
+
+        int r = mkdir_p(o->data_dir, 0700);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot create --data-dir %s: %s", o->data_dir, strerror(-r));
+                return r;
+        }
+        (void) chmod(o->data_dir, 0700);
+        m->vms_dir = strdup_printf("%s/vms", o->data_dir);
+        if (!m->vms_dir)
+                return -ENOMEM;
+        r = mkdir_p(m->vms_dir, 0700);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot create %s: %s", m->vms_dir, strerror(-r));
+                return r;
+        }
+        _cleanup_free_ char *db = strdup_printf("%s/metald.db", o->data_dir);
+        if (!db)
+                return -ENOMEM;
+        r = store_open(db, &m->store, ret_error);
+        if (r < 0)
+                return r;
+
+        m->backend_options = (BackendOptions) {
+                .firecracker_binary = o->firecracker_binary,
+                .api_timeout_ms = o->vmm_api_timeout_ms,
+        };
+        ReconcilerOptions ro = {
+                .store = m->store,
+                .backend_options = &m->backend_options,
+                .n_workers = o->workers,
+        };
+        r = reconciler_new(&ro, &m->reconciler);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot start the reconciler: %s", strerror(-r));
+                return r;
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        m->http = http_server_stop(m->http);
+        m->reconciler = reconciler_free(m->reconciler);
+        m->store = store_free(m->store);
+        m->event = sd_event_unref(m->event);
+        for (size_t i = 0; i < m->n_asset_roots; i++)
+                free(m->asset_roots[i]);
+        free(m->vms_dir);
+        return mfree(m);
+}
+
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        log_info("received %s: stopping (VMs keep running)", strsignal((int) si->ssi_signo));
+        (void) sd_notify(0, "STOPPING=1");
+        http_server_quiesce(m->http);
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+/* VMMs are our children while we run: reap them so they do not linger as zombies. */
+static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+                log_debug("child %d exited (status 0x%x)", (int) pid, status);
+        return 0;
+}
+
+static int on_resync(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        (void) reconciler_enqueue_all(m->reconciler);
+        return sd_event_source_set_time_relative(s, (uint64_t) m->options->resync_interval_ms * 1000);
+}
+
+int manager_startup(Manager *m, char **ret_error) {
+        int r = sd_event_default(&m->event);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot create the event loop: %s", strerror(-r));
+                return r;
+        }
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_stop_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_stop_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGCHLD, on_sigchld, m);
+        if (r >= 0)
+                r = sd_event_set_watchdog(m->event, true);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot set up the event loop: %s", strerror(-r));
+                return r;
+        }
+        /* Enabled (not one-shot): on_resync moves its time forward each round. */
+        sd_event_source *src = NULL;
+        r = sd_event_add_time_relative(m->event, &src, CLOCK_MONOTONIC,
+                                       (uint64_t) m->options->resync_interval_ms * 1000, 0, on_resync, m);
+        if (r >= 0) {
+                r = sd_event_source_set_enabled(src, SD_EVENT_ON);
+                (void) sd_event_source_set_floating(src, true);
+                sd_event_source_unref(src);
+        }
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot arm the resync timer: %s", strerror(-r));
+                return r;
+        }
+
+        r = reconciler_reattach_all(m->reconciler);
+        if (r < 0) {
+                *ret_error = strdup_printf("reattach failed: %s", strerror(-r));
+                return r;
+        }
+        r = http_server_start(m->options->listen, VM_SERVICE_PREFIX, vm_service_methods,
+                              vm_service_n_methods, m, &m->http, ret_error);
+        if (r < 0)
+                return r;
+        log_info("metald listening on %s (data dir %s)", m->options->listen, m->options->data_dir);
+        (void) sd_notify(0, "READY=1\nSTATUS=serving");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r = sd_event_loop(m->event);
+        /* No new connections (quiesced in on_stop_signal). Stop the workers: waiting
+         * requests are then answered at once (their desired state is already
+         * committed and is carried out after the next start), and the server can
+         * finish every request in flight before it stops. */
+        reconciler_stop(m->reconciler);
+        m->http = http_server_stop(m->http);
+        return r;
+}

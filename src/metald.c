@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* metald: parse options, build the manager, serve until told to stop. */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "manager.h"
+#include "util/log.h"
+
+int main(int argc, char *argv[]) {
+        Options o = { 0 };
+        _cleanup_free_ char *err = NULL;
+        int r = options_parse(argc, argv, &o, &err);
+        if (r < 0) {
+                fprintf(stderr, "metald: %s\n", err ? err : strerror(-r));
+                options_done(&o);
+                return 2;
+        }
+        if (o.help || o.version) {
+                if (o.help)
+                        options_help(argv[0]);
+                else
+                        printf("metald %s\n", METALD_VERSION);
+                options_done(&o);
+                return 0;
+        }
+        log_max_level = o.log_level;
+
+        /* Signals the event loop handles are blocked before any thread starts, so
+         * they reach only its signalfd. VMMs get a clean mask (vmm_spawn). */
+        sigset_t ss;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGCHLD);
+        pthread_sigmask(SIG_BLOCK, &ss, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+
+        Manager *m = NULL;
+        r = manager_new(&o, &m, &err);
+        if (r >= 0)
+                r = manager_startup(m, &err);
+        if (r < 0) {
+                log_error("cannot start: %s", err ? err : strerror(-r));
+                manager_free(m);
+                options_done(&o);
+                curl_global_cleanup();
+                return 1;
+        }
+        r = manager_run(m);
+        manager_free(m);
+        options_done(&o);
+        curl_global_cleanup();
+        if (r < 0) {
+                log_error("event loop failed: %s", strerror(-r));
+                return 1;
+        }
+        log_info("stopped");
+        return 0;
+}

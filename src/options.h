@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Daemon options: command line over METALD_* environment over defaults.
+ * Parsed once in main; the parsed options are one of the two permitted
+ * globals' worth of state, but passed explicitly to whoever needs them.
+ */
+
+#include "util/util.h"
+
+#define OPTIONS_ASSET_ROOTS_MAX 16
+
+typedef struct Options {
+        char *listen;                 /* HOST:PORT */
+        char *data_dir;
+        char *firecracker_binary;
+        char *default_backend;
+        char *asset_roots[OPTIONS_ASSET_ROOTS_MAX];
+        size_t n_asset_roots;
+        int log_level;
+        unsigned request_timeout_s;   /* lifecycle calls wait this long */
+        unsigned resync_interval_ms;  /* periodic check of every VM */
+        unsigned workers;
+        unsigned max_vms;
+        unsigned vmm_api_timeout_ms;
+        bool help;
+        bool version;
+} Options;
+
+/* Parse argv and environ into *o (which the caller zeroes). On a usage error
+ * returns -EINVAL with a message in *ret_error. */
+int options_parse(int argc, char *argv[], Options *o, char **ret_error);
+void options_done(Options *o);
+void options_help(const char *argv0);

@@ -1,0 +1,718 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "reconcile/reconciler.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "hv/vmm-process.h"
+#include "reconcile/lifecycle.h"
+#include "util/log.h"
+
+#define RECONCILER_WORKERS_MAX 64
+#define BACKOFF_CAP_MS 30000
+#define STEPS_PER_PASS 16
+
+typedef struct Delayed {
+        char *id;
+        uint64_t due_us; /* monotonic */
+} Delayed;
+
+struct Reconciler {
+        Store *store;
+        const BackendOptions *bo;
+        unsigned max_attempts;
+        unsigned backoff_ms;
+
+        pthread_mutex_t lock;
+        pthread_cond_t work;    /* signalled when the queue gets an item, or on stop */
+        pthread_cond_t changed; /* broadcast after every committed observation */
+        uint64_t change_seq;
+        /* Queue: ids in FIFO order (an id appears at most once), the ids a worker
+         * is on, and delayed retries. Linear scans: the queue is short. */
+        char **ready;
+        size_t n_ready, cap_ready;
+        char **busy;
+        size_t n_busy;
+        Delayed *delayed;
+        size_t n_delayed;
+        atomic_bool stopping;
+
+        pthread_t workers[RECONCILER_WORKERS_MAX];
+        unsigned n_workers;
+};
+
+/* Wake everyone waiting for a VM's state: something was committed. */
+static void notify_changed(Reconciler *r) {
+        pthread_mutex_lock(&r->lock);
+        r->change_seq++;
+        pthread_cond_broadcast(&r->changed);
+        pthread_mutex_unlock(&r->lock);
+}
+
+static bool strv_contains(char **v, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i], s))
+                        return true;
+        return false;
+}
+
+/* Caller holds the lock. Appends id to the ready FIFO unless it is there. */
+static void enqueue_locked(Reconciler *r, const char *id) {
+        if (strv_contains(r->ready, r->n_ready, id))
+                return;
+        if (r->n_ready == r->cap_ready) {
+                size_t cap = r->cap_ready ? r->cap_ready * 2 : 64;
+                char **nr = realloc(r->ready, cap * sizeof *nr);
+                if (!nr)
+                        return; /* the periodic resync picks the VM up later */
+                r->ready = nr;
+                r->cap_ready = cap;
+        }
+        char *copy = strdup(id);
+        if (!copy)
+                return;
+        r->ready[r->n_ready++] = copy;
+        pthread_cond_signal(&r->work);
+}
+
+void reconciler_enqueue(Reconciler *r, const char *vm_id) {
+        pthread_mutex_lock(&r->lock);
+        enqueue_locked(r, vm_id);
+        pthread_mutex_unlock(&r->lock);
+}
+
+int reconciler_enqueue_all(Reconciler *r) {
+        char **ids = NULL;
+        size_t n = 0;
+        int k = store_vm_list_active_ids(r->store, &ids, &n);
+        if (k < 0)
+                return k;
+        pthread_mutex_lock(&r->lock);
+        for (size_t i = 0; i < n; i++)
+                enqueue_locked(r, ids[i]);
+        pthread_mutex_unlock(&r->lock);
+        strv_free_n(ids, n);
+        return (int) n;
+}
+
+/* Retry id no earlier than delay_ms from now. */
+static void enqueue_delayed(Reconciler *r, const char *id, uint64_t delay_ms) {
+        pthread_mutex_lock(&r->lock);
+        Delayed *nd = realloc(r->delayed, (r->n_delayed + 1) * sizeof *nd);
+        char *copy = strdup(id);
+        if (nd)
+                r->delayed = nd;
+        if (nd && copy) {
+                r->delayed[r->n_delayed++] = (Delayed) { copy, now_mono_us() + delay_ms * 1000 };
+                pthread_cond_signal(&r->work);
+        } else
+                free(copy);
+        pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- steps ---------------------------------------------------------------- */
+
+/* Per-pass context of one VM being reconciled by one worker. */
+typedef struct Pass {
+        Reconciler *r;
+        VmRow *row;
+        const Backend *backend;
+} Pass;
+
+static int observe(Pass *p, const VmObservation *o) {
+        int k = store_vm_observe(p->r->store, p->row->id, o);
+        if (k < 0)
+                log_error("vm %s: recording state %s failed: %s", p->row->id,
+                          vm_phase_to_string(o->observed), strerror(-k));
+        notify_changed(p->r);
+        return k;
+}
+
+/* Commit the transitional phase a step enters, before its side effect. */
+static int commit_intent(Pass *p, VmPhase intent, const char *reason) {
+        if (p->row->observed == intent)
+                return 0;
+        VmObservation o = { .observed = intent, .reason = reason };
+        return observe(p, &o);
+}
+
+/* Connect code for a backend error: the VMM said no (permanent), it did not
+ * answer (try later), or something local broke. */
+static const char *error_code_for(int err) {
+        switch (err) {
+        case -EBADMSG:
+                return "failed_precondition";
+        case -ETIMEDOUT:
+        case -ECONNREFUSED:
+        case -ENOENT:
+        case -ESRCH:
+        case -EAGAIN:
+                return "unavailable";
+        default:
+                return "internal";
+        }
+}
+
+static bool error_is_permanent(int err) {
+        return err == -EBADMSG || err == -ENOEXEC || err == -EACCES || err == -ENAMETOOLONG;
+}
+
+static bool vmm_alive(const VmmHandle *h) {
+        return h->pid > 0 && vmm_is_alive(h->pid, h->start_time, h->socket_path);
+}
+
+/* Kill the recorded VMM if it is still the one we started; forget it. */
+static void vmm_destroy(const VmmHandle *h) {
+        if (h->pid > 0)
+                (void) vmm_kill(h->pid, h->start_time, h->socket_path, 5000);
+}
+
+/*
+ * A step failed with err (message msg, may be NULL). Transient failures are
+ * retried with capped exponential backoff; a permanent one, or too many
+ * attempts, settles the VM in "failed" with the reason. A VMM that a failed
+ * start left behind is killed: never a half-configured VMM.
+ */
+static void step_failed(Pass *p, LifecycleAction a, int err, const char *msg, const VmmHandle *spawned) {
+        VmRow *row = p->row;
+        int attempts = (row->error_generation == row->generation ? row->attempts : 0) + 1;
+        bool settle = error_is_permanent(err) || (unsigned) attempts >= p->r->max_attempts;
+        _cleanup_free_ char *text = strdup_printf("%s: %s", lifecycle_action_to_string(a),
+                                                  msg ? msg : strerror(-err));
+        VmObservation o = {
+                .observed = row->observed,
+                .reason = text,
+                .set_error = true,
+                .error = text,
+                .error_code = error_code_for(err),
+                .error_generation = row->generation,
+                .attempts = attempts,
+        };
+        if (settle) {
+                if (spawned && spawned->pid > 0)
+                        vmm_destroy(spawned);
+                if (a == ACTION_START || a == ACTION_REBOOT) {
+                        /* Nothing of the failed start may keep running. */
+                        if (row->vmm.pid > 0)
+                                vmm_destroy(&row->vmm);
+                        o.set_vmm = true;
+                }
+                o.observed = VM_PHASE_FAILED;
+                o.set_failed_from = true;
+                o.failed_from = row->observed == VM_PHASE_FAILED ? row->failed_from : row->observed;
+                log_warning("vm %s: %s failed for good after %d attempt(s): %s", row->id,
+                            lifecycle_action_to_string(a), attempts, text ? text : "");
+        } else {
+                uint64_t delay = (uint64_t) p->r->backoff_ms << (attempts - 1);
+                if (delay > BACKOFF_CAP_MS)
+                        delay = BACKOFF_CAP_MS;
+                o.next_attempt_at = now_ms() + (int64_t) delay;
+                if (spawned && spawned->pid > 0) {
+                        vmm_destroy(spawned);
+                        o.set_vmm = true;
+                }
+                log_info("vm %s: %s failed (attempt %d, retry in %" PRIu64 " ms): %s", row->id,
+                         lifecycle_action_to_string(a), attempts, delay, text ? text : "");
+                enqueue_delayed(p->r, row->id, delay);
+        }
+        (void) observe(p, &o);
+}
+
+static int load_config(Pass *p, VmConfig **ret, char **ret_error) {
+        int k = vm_config_from_canonical(p->row->config_json, ret);
+        if (k < 0)
+                *ret_error = strdup_printf("stored configuration is unreadable: %s", strerror(-k));
+        return k;
+}
+
+/* Spawn the VMM, record it at once (so a crash cannot orphan it), boot it. */
+static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
+        VmRow *row = p->row;
+        _cleanup_(vm_config_freep) VmConfig *cfg = NULL;
+        int k = load_config(p, &cfg, ret_error);
+        if (k < 0)
+                return k;
+        k = mkdir_p(row->run_dir, 0700);
+        if (k < 0) {
+                *ret_error = strdup_printf("cannot create run directory %s: %s", row->run_dir,
+                                           strerror(-k));
+                return k;
+        }
+        VmmSpec spec = { .vm_id = row->id, .run_dir = row->run_dir, .config = cfg };
+        VmmHandle h = { 0 };
+        k = p->backend->spawn(p->r->bo, &spec, &h, ret_error);
+        if (k < 0)
+                return k;
+        _cleanup_free_ char *why = strdup_printf("%s started, pid %d", p->backend->name, (int) h.pid);
+        VmObservation o = { .observed = row->observed, .reason = why, .set_vmm = true, .vmm = h };
+        k = observe(p, &o);
+        if (k < 0) {
+                vmm_destroy(&h);
+                *ret_error = strdup_printf("cannot record the VMM: %s", strerror(-k));
+                return k;
+        }
+        row->vmm = h;
+        *ret_h = h;
+        return p->backend->boot(p->r->bo, &spec, &h, ret_error);
+}
+
+/* Stop the VMM: ask the guest unless force, wait up to the timeout, then kill. */
+static int stop_vmm(Pass *p, bool force, char **ret_error) {
+        VmRow *row = p->row;
+        if (!vmm_alive(&row->vmm))
+                return 0;
+        VmmState st = VMM_STATE_GONE;
+        if (!force) {
+                _cleanup_free_ char *qerr = NULL;
+                if (p->backend->query(p->r->bo, &row->vmm, &st, &qerr) < 0)
+                        st = VMM_STATE_GONE;
+        }
+        if (!force && st == VMM_STATE_RUNNING) {
+                _cleanup_free_ char *serr = NULL;
+                int k = p->backend->request_shutdown(p->r->bo, &row->vmm, &serr);
+                if (k >= 0) {
+                        unsigned ms = (unsigned) (row->shutdown_timeout_s > 0 ? row->shutdown_timeout_s : 30) *
+                                      1000u;
+                        k = vmm_wait_exit(row->vmm.pid, row->vmm.start_time, ms,
+                                          (const volatile bool *) &p->r->stopping);
+                        if (k == -EINTR) {
+                                *ret_error = strdup("metald is stopping; the shutdown resumes at next start");
+                                return -EINTR;
+                        }
+                        if (k == 0)
+                                return 0;
+                        log_info("vm %s: guest did not power off within %d s; killing the VMM", row->id,
+                                 row->shutdown_timeout_s);
+                } else
+                        log_info("vm %s: graceful shutdown refused (%s); killing the VMM", row->id,
+                                 serr ? serr : strerror(-k));
+        }
+        int k = vmm_kill(row->vmm.pid, row->vmm.start_time, row->vmm.socket_path, 5000);
+        if (k < 0)
+                *ret_error = strdup_printf("cannot kill VMM pid %d: %s", (int) row->vmm.pid, strerror(-k));
+        return k;
+}
+
+/* Run one action; 0 on success (the row's observed state then is the step's
+ * target, in the database and in p->row), or < 0 after recording the failure. */
+static int run_action(Pass *p, LifecycleAction a) {
+        VmRow *row = p->row;
+        LifecycleStep step = lifecycle_step(a);
+        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ char *reason = NULL;
+        VmmHandle spawned = { 0 };
+        int k;
+
+        if (step.intent >= 0) {
+                reason = strdup_printf("%s (generation %" PRId64 ")", lifecycle_action_to_string(a),
+                                       row->generation);
+                k = commit_intent(p, step.intent, reason);
+                if (k < 0)
+                        return k;
+                row->observed = step.intent;
+        }
+
+        VmObservation done = { .observed = step.target, .reason = "done", .clear_error = true };
+        switch (a) {
+        case ACTION_PREPARE:
+                k = mkdir_p(row->run_dir, 0700);
+                if (k < 0)
+                        err = strdup_printf("cannot create run directory %s: %s", row->run_dir, strerror(-k));
+                break;
+        case ACTION_START:
+                /* Caught mid-boot or retrying: whatever runs is killed, then a fresh start. */
+                vmm_destroy(&row->vmm);
+                k = start_vmm(p, &spawned, &err);
+                done.set_reboot_done = true;
+                done.reboot_done = row->reboot_requested;
+                break;
+        case ACTION_PAUSE:
+        case ACTION_RESUME:
+                if (!vmm_alive(&row->vmm)) {
+                        k = -ESRCH;
+                        err = strdup_printf("the VMM (pid %d) is gone", (int) row->vmm.pid);
+                        break;
+                }
+                k = (a == ACTION_PAUSE ? p->backend->pause : p->backend->resume)(p->r->bo, &row->vmm, &err);
+                break;
+        case ACTION_REBOOT:
+                k = stop_vmm(p, row->force_stop, &err);
+                if (k >= 0) {
+                        err = mfree(err);
+                        k = start_vmm(p, &spawned, &err);
+                }
+                done.set_reboot_done = true;
+                done.reboot_done = row->reboot_requested;
+                break;
+        case ACTION_STOP:
+                k = stop_vmm(p, row->force_stop, &err);
+                done.set_vmm = true; /* clears the record */
+                break;
+        case ACTION_DELETE:
+                k = vmm_alive(&row->vmm) ? vmm_kill(row->vmm.pid, row->vmm.start_time,
+                                                     row->vmm.socket_path, 5000)
+                                         : 0;
+                if (k >= 0 && !isempty(row->run_dir))
+                        k = rm_rf(row->run_dir);
+                if (k < 0)
+                        err = strdup_printf("cannot remove the VM: %s", strerror(-k));
+                done.set_vmm = true;
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (k == -EINTR)
+                return k; /* daemon stopping: leave the intent for the next start */
+        if (k < 0) {
+                step_failed(p, a, k, err, spawned.pid > 0 ? &spawned : NULL);
+                return k;
+        }
+        if (a == ACTION_START || a == ACTION_REBOOT) {
+                done.set_vmm = true;
+                done.vmm = spawned;
+        }
+        k = observe(p, &done);
+        if (k < 0)
+                return k;
+        row->observed = step.target;
+        if (done.set_vmm)
+                row->vmm = done.vmm;
+        return 0;
+}
+
+/*
+ * Find out what a VM whose VMM we are unsure about really is, and record it:
+ * used after a failure (ACTION_RECOVER) and when reattaching at start.
+ * A live VMM is asked; one whose API does not answer is a failure (never
+ * spawn a second VMM over it); a gone one leaves the VM stopped.
+ */
+static int probe_vm(Pass *p, const char *why) {
+        VmRow *row = p->row;
+        VmObservation o = { .observed = row->observed, .reason = why };
+        if (vmm_alive(&row->vmm)) {
+                VmmState st;
+                _cleanup_free_ char *err = NULL;
+                int k = p->backend->query(p->r->bo, &row->vmm, &st, &err);
+                if (k < 0) {
+                        _cleanup_free_ char *msg =
+                                strdup_printf("VMM pid %d is alive but its API does not answer: %s",
+                                              (int) row->vmm.pid, err ? err : strerror(-k));
+                        o.observed = VM_PHASE_FAILED;
+                        o.set_failed_from = true;
+                        o.failed_from = row->observed;
+                        o.set_error = true;
+                        o.error = msg;
+                        o.error_code = "unavailable";
+                        o.error_generation = row->generation;
+                        o.attempts = 1;
+                        (void) observe(p, &o);
+                        row->observed = VM_PHASE_FAILED;
+                        return -EIO;
+                }
+                if (st == VMM_STATE_RUNNING || st == VMM_STATE_PAUSED) {
+                        VmPhase seen = st == VMM_STATE_RUNNING ? VM_PHASE_RUNNING : VM_PHASE_PAUSED;
+                        /* Transitional phases keep their intent: the step re-runs idempotently. */
+                        if (!vm_phase_is_transitional(row->observed))
+                                o.observed = seen;
+                } else if (!vm_phase_is_transitional(row->observed)) {
+                        /* A VMM that never booted its guest: not a state we leave around. */
+                        vmm_destroy(&row->vmm);
+                        o.set_vmm = true;
+                        o.observed = VM_PHASE_CREATED;
+                }
+        } else {
+                if (row->vmm.pid > 0)
+                        o.set_vmm = true; /* forget the dead one */
+                VmPhase from = row->observed == VM_PHASE_FAILED ? row->failed_from : row->observed;
+                if (row->observed == VM_PHASE_FAILED) {
+                        o.observed = from == VM_PHASE_PENDING || from == VM_PHASE_CREATING ? VM_PHASE_PENDING
+                                     : from == VM_PHASE_CREATED || from == VM_PHASE_BOOTING
+                                             ? VM_PHASE_CREATED
+                                             : VM_PHASE_SHUTDOWN;
+                } else if (from == VM_PHASE_RUNNING || from == VM_PHASE_PAUSED ||
+                           from == VM_PHASE_PAUSING || from == VM_PHASE_RESUMING) {
+                        _cleanup_free_ char *msg = strdup_printf(
+                                "the VMM (pid %d) exited unexpectedly; noticed %s", (int) row->vmm.pid, why);
+                        o.observed = VM_PHASE_FAILED;
+                        o.set_failed_from = true;
+                        o.failed_from = from;
+                        o.set_error = true;
+                        o.error = msg;
+                        o.error_code = "unavailable";
+                        o.error_generation = row->generation;
+                        o.attempts = 1;
+                        o.reason = "crashed";
+                        int k = observe(p, &o);
+                        row->observed = o.observed;
+                        row->error_generation = row->generation;
+                        row->vmm = (VmmHandle) { 0 };
+                        return k;
+                }
+        }
+        if (o.observed == row->observed && !o.set_vmm)
+                return 0;
+        int k = observe(p, &o);
+        row->observed = o.observed;
+        if (o.set_vmm)
+                row->vmm = o.vmm;
+        return k;
+}
+
+/* Drive one VM as far as it goes now. Runs on a worker; the VM is ours alone. */
+static void reconcile_vm(Reconciler *r, const char *id) {
+        for (int i = 0; i < STEPS_PER_PASS && !atomic_load(&r->stopping); i++) {
+                _cleanup_(vm_row_freep) VmRow *row = NULL;
+                int k = store_vm_get(r->store, id, &row);
+                if (k < 0) {
+                        if (k != -ENOENT)
+                                log_error("vm %s: cannot load: %s", id, strerror(-k));
+                        return;
+                }
+                Pass p = { .r = r, .row = row, .backend = backend_find(row->backend) };
+                if (!p.backend) {
+                        log_error("vm %s: unknown backend %s", id, row->backend);
+                        return;
+                }
+                bool same_gen = row->error_generation == row->generation;
+                if (row->observed == VM_PHASE_FAILED && same_gen && row->desired != VM_PHASE_DELETED)
+                        return; /* settled: waits for a new request */
+                if (same_gen && row->next_attempt_at > now_ms() && row->observed != VM_PHASE_FAILED)
+                        return; /* a retry is scheduled */
+
+                bool reboot_pending = row->reboot_requested > row->reboot_done;
+                LifecycleAction a = lifecycle_next(row->observed, row->desired, reboot_pending);
+                if (a == ACTION_RECOVER) {
+                        if (probe_vm(&p, "recovering from failure") < 0)
+                                return;
+                        continue;
+                }
+                if (a == ACTION_NONE) {
+                        /* Converged. Running VMs: is the VMM still there? */
+                        if ((row->observed == VM_PHASE_RUNNING || row->observed == VM_PHASE_PAUSED) &&
+                            !vmm_alive(&row->vmm)) {
+                                (void) probe_vm(&p, "by the periodic check");
+                                return;
+                        }
+                        if (row->observed_generation != row->generation) {
+                                VmObservation o = { .observed = row->observed,
+                                                    .set_converged = true,
+                                                    .converged_generation = row->generation,
+                                                    .clear_error = true };
+                                (void) observe(&p, &o);
+                        }
+                        return;
+                }
+                log_debug("vm %s: %s -> %s: %s", id, vm_phase_to_string(row->observed),
+                          vm_phase_to_string(row->desired), lifecycle_action_to_string(a));
+                if (run_action(&p, a) < 0)
+                        return;
+        }
+}
+
+static void *worker_main(void *userdata) {
+        Reconciler *r = userdata;
+        pthread_mutex_lock(&r->lock);
+        while (!atomic_load(&r->stopping)) {
+                /* Move due retries to the ready queue. */
+                uint64_t now = now_mono_us(), next_due = UINT64_MAX;
+                for (size_t i = 0; i < r->n_delayed;) {
+                        if (r->delayed[i].due_us <= now) {
+                                enqueue_locked(r, r->delayed[i].id);
+                                free(r->delayed[i].id);
+                                r->delayed[i] = r->delayed[--r->n_delayed];
+                                continue;
+                        }
+                        if (r->delayed[i].due_us < next_due)
+                                next_due = r->delayed[i].due_us;
+                        i++;
+                }
+                /* The first queued id no other worker is on. */
+                size_t pick = SIZE_MAX;
+                for (size_t i = 0; i < r->n_ready; i++)
+                        if (!strv_contains(r->busy, r->n_busy, r->ready[i])) {
+                                pick = i;
+                                break;
+                        }
+                if (pick == SIZE_MAX) {
+                        struct timespec ts;
+                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                        uint64_t wait_us = next_due == UINT64_MAX ? 1000000 : next_due - now;
+                        if (wait_us > 1000000)
+                                wait_us = 1000000;
+                        uint64_t ns = (uint64_t) ts.tv_nsec + wait_us * 1000;
+                        ts.tv_sec += (time_t) (ns / 1000000000u);
+                        ts.tv_nsec = (long) (ns % 1000000000u);
+                        pthread_cond_timedwait(&r->work, &r->lock, &ts);
+                        continue;
+                }
+                char *id = r->ready[pick];
+                memmove(&r->ready[pick], &r->ready[pick + 1], (r->n_ready - pick - 1) * sizeof(char *));
+                r->n_ready--;
+                r->busy[r->n_busy++] = id;
+                pthread_mutex_unlock(&r->lock);
+
+                reconcile_vm(r, id);
+
+                pthread_mutex_lock(&r->lock);
+                for (size_t i = 0; i < r->n_busy; i++)
+                        if (r->busy[i] == id) {
+                                r->busy[i] = r->busy[--r->n_busy];
+                                break;
+                        }
+                free(id);
+                /* The VM may have been queued again while we were on it. */
+                pthread_cond_signal(&r->work);
+        }
+        pthread_mutex_unlock(&r->lock);
+        return NULL;
+}
+
+int reconciler_new(const ReconcilerOptions *o, Reconciler **ret) {
+        assert(o && o->store && o->backend_options && ret);
+        _cleanup_(reconciler_freep) Reconciler *r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->store = o->store;
+        r->bo = o->backend_options;
+        r->max_attempts = o->max_attempts ? o->max_attempts : 5;
+        r->backoff_ms = o->backoff_ms ? o->backoff_ms : 250;
+        unsigned n = o->n_workers ? o->n_workers : 4;
+        if (n > RECONCILER_WORKERS_MAX)
+                n = RECONCILER_WORKERS_MAX;
+        r->busy = calloc(n, sizeof *r->busy);
+        if (!r->busy)
+                return -ENOMEM;
+        pthread_mutex_init(&r->lock, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&r->work, &ca);
+        pthread_cond_init(&r->changed, &ca);
+        pthread_condattr_destroy(&ca);
+        for (unsigned i = 0; i < n; i++) {
+                int k = pthread_create(&r->workers[i], NULL, worker_main, r);
+                if (k != 0)
+                        return -k;
+                r->n_workers++;
+        }
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+void reconciler_stop(Reconciler *r) {
+        if (!r)
+                return;
+        pthread_mutex_lock(&r->lock);
+        atomic_store(&r->stopping, true);
+        pthread_cond_broadcast(&r->work);
+        pthread_cond_broadcast(&r->changed);
+        pthread_mutex_unlock(&r->lock);
+        for (unsigned i = 0; i < r->n_workers; i++)
+                pthread_join(r->workers[i], NULL);
+        r->n_workers = 0;
+}
+
+Reconciler *reconciler_free(Reconciler *r) {
+        if (!r)
+                return NULL;
+        reconciler_stop(r);
+        strv_free_n(r->ready, r->n_ready);
+        for (size_t i = 0; i < r->n_delayed; i++)
+                free(r->delayed[i].id);
+        free(r->delayed);
+        free(r->busy);
+        pthread_cond_destroy(&r->work);
+        pthread_cond_destroy(&r->changed);
+        pthread_mutex_destroy(&r->lock);
+        return mfree(r);
+}
+
+int reconciler_reattach_all(Reconciler *r) {
+        char **ids = NULL;
+        size_t n = 0;
+        int k = store_vm_list_active_ids(r->store, &ids, &n);
+        if (k < 0)
+                return k;
+        unsigned alive = 0;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(vm_row_freep) VmRow *row = NULL;
+                if (store_vm_get(r->store, ids[i], &row) < 0)
+                        continue;
+                Pass p = { .r = r, .row = row, .backend = backend_find(row->backend) };
+                if (!p.backend)
+                        continue;
+                if (row->observed == VM_PHASE_FAILED)
+                        continue; /* settled; RECOVER probes it when asked again */
+                (void) probe_vm(&p, "at metald start");
+                if (row->vmm.pid > 0)
+                        alive++;
+        }
+        log_info("reattach: %zu active VM(s), %u with a live VMM", n, alive);
+        pthread_mutex_lock(&r->lock);
+        for (size_t i = 0; i < n; i++)
+                enqueue_locked(r, ids[i]);
+        pthread_mutex_unlock(&r->lock);
+        strv_free_n(ids, n);
+        return 0;
+}
+
+/* Has the request at generation reached an outcome in this row? */
+static bool wait_outcome(const VmRow *row, int64_t generation, WaitOutcome *ret) {
+        if (row->generation > generation) {
+                *ret = WAIT_SUPERSEDED;
+                return true;
+        }
+        if (row->observed_generation >= generation) {
+                *ret = WAIT_DONE;
+                return true;
+        }
+        if (row->observed == VM_PHASE_FAILED && row->error_generation >= generation) {
+                *ret = WAIT_FAILED;
+                return true;
+        }
+        return false;
+}
+
+int reconciler_wait(Reconciler *r, const char *vm_id, int64_t generation, unsigned timeout_ms,
+                    WaitOutcome *ret_outcome, VmRow **ret_row) {
+        uint64_t deadline = now_mono_us() + (uint64_t) timeout_ms * 1000;
+        for (;;) {
+                pthread_mutex_lock(&r->lock);
+                uint64_t seen = r->change_seq;
+                pthread_mutex_unlock(&r->lock);
+
+                _cleanup_(vm_row_freep) VmRow *row = NULL;
+                int k = store_vm_get(r->store, vm_id, &row);
+                if (k < 0)
+                        return k;
+                WaitOutcome out;
+                bool done = wait_outcome(row, generation, &out);
+                uint64_t now = now_mono_us();
+                if (!done && (now >= deadline || atomic_load(&r->stopping))) {
+                        out = atomic_load(&r->stopping) ? WAIT_STOPPING : WAIT_TIMEOUT;
+                        done = true;
+                }
+                if (done) {
+                        *ret_outcome = out;
+                        if (ret_row)
+                                *ret_row = TAKE_PTR(row);
+                        return 0;
+                }
+
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                uint64_t ns = (uint64_t) ts.tv_nsec + (deadline - now) * 1000;
+                ts.tv_sec += (time_t) (ns / 1000000000u);
+                ts.tv_nsec = (long) (ns % 1000000000u);
+                pthread_mutex_lock(&r->lock);
+                while (r->change_seq == seen && !atomic_load(&r->stopping))
+                        if (pthread_cond_timedwait(&r->changed, &r->lock, &ts) != 0)
+                                break;
+                pthread_mutex_unlock(&r->lock);
+        }
+}

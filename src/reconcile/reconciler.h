@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The reconciler: worker threads fed by a queue of VM ids drive each VM from
+ * its observed state to its desired state, one lifecycle step at a time
+ * (reconcile/lifecycle.h), through the backend table (hv/hypervisor.h).
+ * One worker per VM at a time, so VMM calls for one VM are serialised.
+ *
+ * Woken by the API (reconciler_enqueue), by retry timers, and by a periodic
+ * resync (reconciler_enqueue_all). API threads wait for a request's outcome
+ * with reconciler_wait.
+ */
+
+#include "store/store.h"
+
+typedef struct Reconciler Reconciler;
+
+typedef struct ReconcilerOptions {
+        Store *store;
+        const BackendOptions *backend_options;
+        unsigned n_workers;     /* default 4 */
+        unsigned max_attempts;  /* transient failures before "failed"; default 5 */
+        unsigned backoff_ms;    /* first retry delay; doubles, capped at 30 s; default 250 */
+} ReconcilerOptions;
+
+int reconciler_new(const ReconcilerOptions *o, Reconciler **ret);
+/* Stop the workers: steps in flight finish or are cut short at a safe point
+ * (a wait for a guest to power off is abandoned; the VM stays in its
+ * transitional state, which the next start resolves). Idempotent. */
+void reconciler_stop(Reconciler *r);
+Reconciler *reconciler_free(Reconciler *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Reconciler *, reconciler_free);
+
+/*
+ * Re-derive the observed state of every VM from the hypervisors (never trust
+ * the database after a restart): a recorded VMM that is alive is asked for
+ * its state; one that is gone while the VM should run is recorded as failed.
+ * Then every active VM is queued. Called once at start, before serving.
+ */
+int reconciler_reattach_all(Reconciler *r);
+
+void reconciler_enqueue(Reconciler *r, const char *vm_id);
+/* Queue every active VM (periodic resync: notices VMMs that died). */
+int reconciler_enqueue_all(Reconciler *r);
+
+typedef enum WaitOutcome {
+        WAIT_DONE,       /* reached the desired state of that generation */
+        WAIT_FAILED,     /* the step failed for good; row->last_error says why */
+        WAIT_SUPERSEDED, /* a later request changed the desired state first */
+        WAIT_TIMEOUT,    /* still under way */
+        WAIT_STOPPING,   /* metald is stopping; the request resumes after restart */
+} WaitOutcome;
+
+/* Wait (bounded by timeout_ms) until VM vm_id has reached, failed or been
+ * superseded at generation. *ret_row gets the last row read. */
+int reconciler_wait(Reconciler *r, const char *vm_id, int64_t generation, unsigned timeout_ms,
+                    WaitOutcome *ret_outcome, VmRow **ret_row);

@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "store/store.h"
+
+#include <assert.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "store/migrations.h"
+
+#define STORE_POOL_MAX 64
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+struct Store {
+        char *path;
+        pthread_mutex_t lock;
+        sqlite3 *idle[STORE_POOL_MAX]; /* connections not in use */
+        size_t n_idle;
+};
+
+static void sqlite3_finalizep(sqlite3_stmt **s) {
+        if (*s)
+                sqlite3_finalize(*s);
+}
+#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+
+/* The one translation point from SQLite result codes to negative errno. */
+static int sqlite_to_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_CONSTRAINT:
+                return -EEXIST;
+        case SQLITE_CANTOPEN:
+        case SQLITE_PERM:
+        case SQLITE_READONLY:
+                return -EACCES;
+        default:
+                return -EIO;
+        }
+}
+
+void strv_free_n(char **v, size_t n) {
+        if (!v)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+VmRow *vm_row_free(VmRow *r) {
+        if (!r)
+                return NULL;
+        free(r->id);
+        free(r->customer_id);
+        free(r->backend);
+        free(r->config_json);
+        free(r->run_dir);
+        free(r->last_error);
+        free(r->error_code);
+        return mfree(r);
+}
+
+void vm_row_array_free(VmRow **rows, size_t n) {
+        if (!rows)
+                return;
+        for (size_t i = 0; i < n; i++)
+                vm_row_free(rows[i]);
+        free(rows);
+}
+
+void vm_event_array_free(VmEvent *ev, size_t n) {
+        if (!ev)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(ev[i].reason);
+        free(ev);
+}
+
+/* Open one connection with the pragmas every connection needs. */
+static int conn_open(const char *path, sqlite3 **ret) {
+        sqlite3 *db = NULL;
+        int rc = sqlite3_open_v2(path, &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                                         SQLITE_OPEN_EXRESCODE,
+                                 NULL);
+        if (rc != SQLITE_OK) {
+                int r = sqlite_to_errno(rc);
+                sqlite3_close_v2(db);
+                return r;
+        }
+        sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+        rc = sqlite3_exec(db,
+                          "PRAGMA journal_mode=WAL;"
+                          "PRAGMA synchronous=FULL;"
+                          "PRAGMA foreign_keys=ON;"
+                          "PRAGMA trusted_schema=OFF;",
+                          NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                int r = sqlite_to_errno(rc);
+                sqlite3_close_v2(db);
+                return r;
+        }
+        *ret = db;
+        return 0;
+}
+
+/* Borrow a connection (opening a new one if none is idle). */
+static int store_acquire(Store *s, sqlite3 **ret) {
+        pthread_mutex_lock(&s->lock);
+        if (s->n_idle > 0) {
+                *ret = s->idle[--s->n_idle];
+                pthread_mutex_unlock(&s->lock);
+                return 0;
+        }
+        pthread_mutex_unlock(&s->lock);
+        return conn_open(s->path, ret);
+}
+
+/* Give a connection back; beyond the pool size it is closed. */
+static void store_release(Store *s, sqlite3 *db) {
+        if (!db)
+                return;
+        pthread_mutex_lock(&s->lock);
+        if (s->n_idle < STORE_POOL_MAX) {
+                s->idle[s->n_idle++] = db;
+                db = NULL;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (db)
+                sqlite3_close_v2(db);
+}
+
+/* A borrowed connection released at scope exit (_cleanup_conn_). */
+typedef struct Conn {
+        Store *store;
+        sqlite3 *db;
+        bool in_txn;
+} Conn;
+static void conn_releasep(Conn *c) {
+        if (c->in_txn)
+                sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        store_release(c->store, c->db);
+}
+#define _cleanup_conn_ _cleanup_(conn_releasep)
+
+static int conn_begin(Conn *c, bool write) {
+        int rc = sqlite3_exec(c->db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        c->in_txn = true;
+        return 0;
+}
+
+static int conn_commit(Conn *c) {
+        int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc); /* conn_releasep rolls back */
+        c->in_txn = false;
+        return 0;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret) {
+        return sqlite_to_errno(sqlite3_prepare_v2(db, sql, -1, ret, NULL));
+}
+
+/* Run a statement with no result rows. */
+static int step_done(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+        return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+}
+
+static char *column_strdup(sqlite3_stmt *st, int i) {
+        const unsigned char *t = sqlite3_column_text(st, i);
+        return strdup(t ? (const char *) t : "");
+}
+
+static int migrations_apply(sqlite3 *db, char **ret_error) {
+        int rc = sqlite3_exec(db,
+                              "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                              "name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
+                              NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                *ret_error = strdup_printf("creating schema_migrations: %s", sqlite3_errmsg(db));
+                return sqlite_to_errno(rc);
+        }
+        for (const Migration *m = migrations; m->name; m++) {
+                _cleanup_stmt_ sqlite3_stmt *q = NULL;
+                rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        goto fail;
+                rc = sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE name = ?", -1, &q,
+                                        NULL);
+                if (rc != SQLITE_OK)
+                        goto fail;
+                sqlite3_bind_text(q, 1, m->name, -1, SQLITE_STATIC);
+                rc = sqlite3_step(q);
+                if (rc == SQLITE_ROW) {
+                        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+                        continue;
+                }
+                rc = sqlite3_exec(db, m->sql, NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        goto fail;
+                _cleanup_stmt_ sqlite3_stmt *ins = NULL;
+                rc = sqlite3_prepare_v2(db,
+                                        "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                                        -1, &ins, NULL);
+                if (rc != SQLITE_OK)
+                        goto fail;
+                sqlite3_bind_text(ins, 1, m->name, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(ins, 2, now_ms());
+                rc = sqlite3_step(ins);
+                if (rc != SQLITE_DONE)
+                        goto fail;
+                rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        goto fail;
+                continue;
+        fail:
+                *ret_error = strdup_printf("migration %s: %s", m->name, sqlite3_errmsg(db));
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                return sqlite_to_errno(rc) < 0 ? sqlite_to_errno(rc) : -EIO;
+        }
+        return 0;
+}
+
+int store_open(const char *path, Store **ret, char **ret_error) {
+        assert(path);
+        assert(ret);
+        _cleanup_(store_freep) Store *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        pthread_mutex_init(&s->lock, NULL);
+        s->path = strdup(path);
+        if (!s->path)
+                return -ENOMEM;
+
+        /* Create the file 0600 ourselves: SQLite would use the umask. */
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                int r = -errno;
+                *ret_error = strdup_printf("cannot open database %s: %s", path, strerror(-r));
+                return r;
+        }
+        (void) fchmod(fd, 0600);
+        close(fd);
+
+        sqlite3 *db = NULL;
+        int r = conn_open(path, &db);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot open database %s: %s", path, strerror(-r));
+                return r;
+        }
+        r = migrations_apply(db, ret_error);
+        if (r < 0) {
+                sqlite3_close_v2(db);
+                return r;
+        }
+        store_release(s, db);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Store *store_free(Store *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_idle; i++)
+                sqlite3_close_v2(s->idle[i]);
+        pthread_mutex_destroy(&s->lock);
+        free(s->path);
+        return mfree(s);
+}
+
+int store_applied_migrations(Store *s, char ***ret_names, size_t *ret_n) {
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare(c.db, "SELECT name FROM schema_migrations ORDER BY name", &st);
+        if (r < 0)
+                return r;
+        char **names = NULL;
+        size_t n = 0;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char **nn = realloc(names, (n + 1) * sizeof *nn);
+                if (!nn) {
+                        strv_free_n(names, n);
+                        return -ENOMEM;
+                }
+                names = nn;
+                names[n] = column_strdup(st, 0);
+                if (!names[n]) {
+                        strv_free_n(names, n);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        if (rc != SQLITE_DONE) {
+                strv_free_n(names, n);
+                return sqlite_to_errno(rc);
+        }
+        *ret_names = names;
+        *ret_n = n;
+        return 0;
+}
+
+#define VM_COLUMNS                                                                                 \
+        "seq, id, customer_id, backend, config_json, desired_state, generation, observed_state, "  \
+        "observed_generation, reboot_requested, reboot_done, shutdown_timeout_s, force_stop, "     \
+        "vmm_pid, vmm_start_time, socket_path, run_dir, last_error, error_generation, "            \
+        "failed_from, attempts, next_attempt_at, created_at, updated_at, deleted_at, error_code"
+
+/* Build a VmRow from the current result row of a SELECT VM_COLUMNS. */
+static int row_from_stmt(sqlite3_stmt *st, VmRow **ret) {
+        _cleanup_(vm_row_freep) VmRow *r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->seq = sqlite3_column_int64(st, 0);
+        r->id = column_strdup(st, 1);
+        r->customer_id = column_strdup(st, 2);
+        r->backend = column_strdup(st, 3);
+        r->config_json = column_strdup(st, 4);
+        r->desired = vm_phase_from_string((const char *) sqlite3_column_text(st, 5));
+        r->generation = sqlite3_column_int64(st, 6);
+        r->observed = vm_phase_from_string((const char *) sqlite3_column_text(st, 7));
+        r->observed_generation = sqlite3_column_int64(st, 8);
+        r->reboot_requested = sqlite3_column_int64(st, 9);
+        r->reboot_done = sqlite3_column_int64(st, 10);
+        r->shutdown_timeout_s = sqlite3_column_int(st, 11);
+        r->force_stop = sqlite3_column_int(st, 12) != 0;
+        r->vmm.pid = (pid_t) sqlite3_column_int64(st, 13);
+        r->vmm.start_time = (uint64_t) sqlite3_column_int64(st, 14);
+        const unsigned char *sock = sqlite3_column_text(st, 15);
+        snprintf(r->vmm.socket_path, sizeof r->vmm.socket_path, "%s", sock ? (const char *) sock : "");
+        r->run_dir = column_strdup(st, 16);
+        r->last_error = column_strdup(st, 17);
+        r->error_generation = sqlite3_column_int64(st, 18);
+        const unsigned char *ff = sqlite3_column_text(st, 19);
+        r->failed_from = ff && *ff ? vm_phase_from_string((const char *) ff) : _VM_PHASE_INVALID;
+        r->attempts = sqlite3_column_int(st, 20);
+        r->next_attempt_at = sqlite3_column_int64(st, 21);
+        r->created_at = sqlite3_column_int64(st, 22);
+        r->updated_at = sqlite3_column_int64(st, 23);
+        r->deleted_at = sqlite3_column_int64(st, 24);
+        r->error_code = column_strdup(st, 25);
+        if (!r->error_code || !r->id || !r->customer_id || !r->backend || !r->config_json || !r->run_dir ||
+            !r->last_error)
+                return -ENOMEM;
+        if (r->desired < 0 || r->observed < 0)
+                return -EIO; /* a state name this build does not know: refuse, do not guess */
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+static int conn_get_vm(sqlite3 *db, const char *id, VmRow **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(db, "SELECT " VM_COLUMNS " FROM vms WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sqlite_to_errno(rc);
+        return row_from_stmt(st, ret);
+}
+
+static int conn_append_event(sqlite3 *db, const char *vm_id, int64_t at, const char *kind,
+                             VmPhase from, VmPhase to, int64_t generation, const char *reason) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(db,
+                        "INSERT INTO vm_events (vm_id, at, kind, from_state, to_state, generation, reason) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        &st);
+        if (r < 0)
+                return r;
+        const char *f = vm_phase_to_string(from), *t = vm_phase_to_string(to);
+        sqlite3_bind_text(st, 1, vm_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, at);
+        sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, f ? f : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, t ? t : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, generation);
+        sqlite3_bind_text(st, 7, reason ? reason : "", -1, SQLITE_STATIC);
+        return step_done(st);
+}
+
+int store_vm_get(Store *s, const char *id, VmRow **ret) {
+        assert(s && id && ret);
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        return conn_get_vm(c.db, id, ret);
+}
+
+int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
+                    unsigned max_live, VmRow **ret_existing) {
+        assert(s && row && row->id && row->backend && row->config_json);
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        r = conn_begin(&c, true);
+        if (r < 0)
+                return r;
+
+        _cleanup_(vm_row_freep) VmRow *existing = NULL;
+        r = conn_get_vm(c.db, row->id, &existing);
+        if (r >= 0) {
+                bool same = !existing->deleted_at && same_config &&
+                            same_config(existing, row, userdata);
+                if (ret_existing)
+                        *ret_existing = TAKE_PTR(existing);
+                return same ? 0 : -EEXIST;
+        }
+        if (r != -ENOENT)
+                return r;
+
+        if (max_live > 0) {
+                _cleanup_stmt_ sqlite3_stmt *cnt = NULL;
+                r = prepare(c.db, "SELECT count(*) FROM vms WHERE deleted_at IS NULL", &cnt);
+                if (r < 0)
+                        return r;
+                if (sqlite3_step(cnt) != SQLITE_ROW)
+                        return -EIO;
+                if (sqlite3_column_int64(cnt, 0) >= max_live)
+                        return -EDQUOT;
+        }
+
+        int64_t now = now_ms();
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare(c.db,
+                    "INSERT INTO vms (id, customer_id, backend, config_json, desired_state, generation, "
+                    "observed_state, shutdown_timeout_s, run_dir, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, 1, 'pending', ?, ?, ?, ?)",
+                    &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, row->customer_id ? row->customer_id : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, row->backend, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, row->config_json, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, vm_phase_to_string(row->desired), -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 6, row->shutdown_timeout_s > 0 ? row->shutdown_timeout_s : 30);
+        sqlite3_bind_text(st, 7, row->run_dir ? row->run_dir : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, now);
+        sqlite3_bind_int64(st, 9, now);
+        r = step_done(st);
+        if (r < 0)
+                return r;
+        r = conn_append_event(c.db, row->id, now, "desired", VM_PHASE_PENDING, row->desired, 1,
+                              "CreateVm");
+        if (r < 0)
+                return r;
+        return conn_commit(&c);
+}
+
+int store_vm_update_desired(Store *s, const char *id, StoreDesiredFn fn, void *userdata,
+                            const char *reason, VmRow **ret_row) {
+        assert(s && id && fn);
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        r = conn_begin(&c, true);
+        if (r < 0)
+                return r;
+        _cleanup_(vm_row_freep) VmRow *row = NULL;
+        r = conn_get_vm(c.db, id, &row);
+        if (r < 0)
+                return r;
+        if (row->deleted_at)
+                return -ENOENT;
+        VmPhase before = row->desired;
+        r = fn(row, userdata);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                assert(vm_phase_is_desirable(row->desired));
+                int64_t now = now_ms();
+                row->generation++;
+                row->updated_at = now;
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                r = prepare(c.db,
+                            "UPDATE vms SET desired_state = ?, generation = ?, reboot_requested = ?, "
+                            "shutdown_timeout_s = ?, force_stop = ?, deleted_at = ?, updated_at = ? "
+                            "WHERE id = ?",
+                            &st);
+                if (r < 0)
+                        return r;
+                sqlite3_bind_text(st, 1, vm_phase_to_string(row->desired), -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 2, row->generation);
+                sqlite3_bind_int64(st, 3, row->reboot_requested);
+                sqlite3_bind_int(st, 4, row->shutdown_timeout_s);
+                sqlite3_bind_int(st, 5, row->force_stop);
+                if (row->deleted_at)
+                        sqlite3_bind_int64(st, 6, row->deleted_at);
+                else
+                        sqlite3_bind_null(st, 6);
+                sqlite3_bind_int64(st, 7, now);
+                sqlite3_bind_text(st, 8, id, -1, SQLITE_STATIC);
+                r = step_done(st);
+                if (r < 0)
+                        return r;
+                r = conn_append_event(c.db, id, now, "desired", before, row->desired, row->generation,
+                                      reason);
+                if (r < 0)
+                        return r;
+                r = conn_commit(&c);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_row)
+                *ret_row = TAKE_PTR(row);
+        return 0;
+}
+
+int store_vm_observe(Store *s, const char *id, const VmObservation *o) {
+        assert(s && id && o && o->observed >= 0 && o->observed < _VM_PHASE_MAX);
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        r = conn_begin(&c, true);
+        if (r < 0)
+                return r;
+        _cleanup_(vm_row_freep) VmRow *row = NULL;
+        r = conn_get_vm(c.db, id, &row);
+        if (r < 0)
+                return r;
+
+        int64_t now = now_ms();
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        /* Each optional column is written as CASE WHEN ?flag THEN ?value ELSE column END,
+         * so one statement serves every combination. */
+        r = prepare(c.db,
+                    "UPDATE vms SET observed_state = ?1, updated_at = ?2, "
+                    "vmm_pid = CASE WHEN ?3 THEN ?4 ELSE vmm_pid END, "
+                    "vmm_start_time = CASE WHEN ?3 THEN ?5 ELSE vmm_start_time END, "
+                    "socket_path = CASE WHEN ?3 THEN ?6 ELSE socket_path END, "
+                    "run_dir = CASE WHEN ?7 THEN ?8 ELSE run_dir END, "
+                    "observed_generation = CASE WHEN ?9 THEN ?10 ELSE observed_generation END, "
+                    "last_error = CASE WHEN ?11 THEN ?12 WHEN ?16 THEN '' ELSE last_error END, "
+                    "error_generation = CASE WHEN ?11 THEN ?13 ELSE error_generation END, "
+                    "attempts = CASE WHEN ?11 THEN ?14 WHEN ?16 THEN 0 ELSE attempts END, "
+                    "next_attempt_at = CASE WHEN ?11 THEN ?15 WHEN ?16 THEN 0 ELSE next_attempt_at END, "
+                    "failed_from = CASE WHEN ?17 THEN ?18 ELSE failed_from END, "
+                    "reboot_done = CASE WHEN ?19 THEN ?20 ELSE reboot_done END, "
+                    "error_code = CASE WHEN ?11 THEN ?22 WHEN ?16 THEN '' ELSE error_code END "
+                    "WHERE id = ?21",
+                    &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, vm_phase_to_string(o->observed), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int(st, 3, o->set_vmm);
+        sqlite3_bind_int64(st, 4, o->vmm.pid);
+        sqlite3_bind_int64(st, 5, (int64_t) o->vmm.start_time);
+        sqlite3_bind_text(st, 6, o->vmm.pid ? o->vmm.socket_path : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 7, o->set_run_dir);
+        sqlite3_bind_text(st, 8, o->run_dir ? o->run_dir : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 9, o->set_converged);
+        sqlite3_bind_int64(st, 10, o->converged_generation);
+        sqlite3_bind_int(st, 11, o->set_error);
+        sqlite3_bind_text(st, 12, o->error ? o->error : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 13, o->error_generation);
+        sqlite3_bind_int(st, 14, o->attempts);
+        sqlite3_bind_int64(st, 15, o->next_attempt_at);
+        sqlite3_bind_int(st, 16, o->clear_error);
+        sqlite3_bind_int(st, 17, o->set_failed_from);
+        const char *ff = vm_phase_to_string(o->failed_from);
+        sqlite3_bind_text(st, 18, o->set_failed_from && ff ? ff : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 19, o->set_reboot_done);
+        sqlite3_bind_int64(st, 20, o->reboot_done);
+        sqlite3_bind_text(st, 21, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 22, o->error_code ? o->error_code : "internal", -1, SQLITE_STATIC);
+        r = step_done(st);
+        if (r < 0)
+                return r;
+
+        if (row->observed != o->observed) {
+                r = conn_append_event(c.db, id, now, "observed", row->observed, o->observed,
+                                      row->generation, o->reason);
+                if (r < 0)
+                        return r;
+        }
+        if (o->set_error) {
+                r = conn_append_event(c.db, id, now, "error", row->observed, o->observed,
+                                      o->error_generation, o->error);
+                if (r < 0)
+                        return r;
+        }
+        return conn_commit(&c);
+}
+
+int store_vm_list(Store *s, const VmListQuery *q, VmRow ***ret_rows, size_t *ret_n, bool *ret_more) {
+        assert(s && q && ret_rows && ret_n);
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+
+        /* The state filter is a bitmask bound as one integer: no SQL built from input. */
+        int64_t mask = 0;
+        for (size_t i = 0; i < q->n_observed_in; i++)
+                if (q->observed_in[i] >= 0 && q->observed_in[i] < _VM_PHASE_MAX)
+                        mask |= INT64_C(1) << q->observed_in[i];
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare(c.db,
+                    "SELECT " VM_COLUMNS " FROM vms WHERE seq > ?1 "
+                    "AND (?2 OR deleted_at IS NULL) "
+                    "AND (?3 IS NULL OR customer_id = ?3) "
+                    "ORDER BY seq LIMIT ?4",
+                    &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, q->after_seq);
+        sqlite3_bind_int(st, 2, q->include_deleted);
+        if (q->customer_id)
+                sqlite3_bind_text(st, 3, q->customer_id, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, 3);
+        /* Without a state filter, one extra row tells whether there is a next page.
+         * With one, rows are filtered here and the scan continues until limit+1 match. */
+        sqlite3_bind_int64(st, 4, mask ? -1 : (int64_t) q->limit + 1);
+
+        VmRow **rows = NULL;
+        size_t n = 0;
+        bool more = false;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                VmRow *row = NULL;
+                r = row_from_stmt(st, &row);
+                if (r < 0) {
+                        vm_row_array_free(rows, n);
+                        return r;
+                }
+                if (mask && !(mask & (INT64_C(1) << row->observed))) {
+                        vm_row_free(row);
+                        continue;
+                }
+                if (n == q->limit) {
+                        vm_row_free(row);
+                        more = true;
+                        break;
+                }
+                VmRow **nr = realloc(rows, (n + 1) * sizeof *nr);
+                if (!nr) {
+                        vm_row_free(row);
+                        vm_row_array_free(rows, n);
+                        return -ENOMEM;
+                }
+                rows = nr;
+                rows[n++] = row;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                vm_row_array_free(rows, n);
+                return sqlite_to_errno(rc);
+        }
+        *ret_rows = rows;
+        *ret_n = n;
+        if (ret_more)
+                *ret_more = more;
+        return 0;
+}
+
+int store_vm_list_active_ids(Store *s, char ***ret_ids, size_t *ret_n) {
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare(c.db, "SELECT id FROM vms WHERE deleted_at IS NULL OR observed_state != 'deleted' "
+                          "ORDER BY seq",
+                    &st);
+        if (r < 0)
+                return r;
+        char **ids = NULL;
+        size_t n = 0;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char **ni = realloc(ids, (n + 1) * sizeof *ni);
+                if (!ni) {
+                        strv_free_n(ids, n);
+                        return -ENOMEM;
+                }
+                ids = ni;
+                if (!(ids[n] = column_strdup(st, 0))) {
+                        strv_free_n(ids, n);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        if (rc != SQLITE_DONE) {
+                strv_free_n(ids, n);
+                return sqlite_to_errno(rc);
+        }
+        *ret_ids = ids;
+        *ret_n = n;
+        return 0;
+}
+
+int store_event_append(Store *s, const char *vm_id, const char *kind, VmPhase from, VmPhase to,
+                       int64_t generation, const char *reason) {
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        return conn_append_event(c.db, vm_id, now_ms(), kind, from, to, generation, reason);
+}
+
+int store_events_list(Store *s, const char *vm_id, unsigned limit, VmEvent **ret, size_t *ret_n) {
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare(c.db,
+                    "SELECT seq, at, kind, from_state, to_state, generation, reason FROM vm_events "
+                    "WHERE vm_id = ? ORDER BY seq LIMIT ?",
+                    &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, vm_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, limit);
+        VmEvent *ev = NULL;
+        size_t n = 0;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                VmEvent *ne = realloc(ev, (n + 1) * sizeof *ne);
+                if (!ne) {
+                        vm_event_array_free(ev, n);
+                        return -ENOMEM;
+                }
+                ev = ne;
+                VmEvent *e = &ev[n];
+                memset(e, 0, sizeof *e);
+                e->seq = sqlite3_column_int64(st, 0);
+                e->at = sqlite3_column_int64(st, 1);
+                snprintf(e->kind, sizeof e->kind, "%s", (const char *) sqlite3_column_text(st, 2));
+                snprintf(e->from_state, sizeof e->from_state, "%s",
+                         (const char *) sqlite3_column_text(st, 3));
+                snprintf(e->to_state, sizeof e->to_state, "%s", (const char *) sqlite3_column_text(st, 4));
+                e->generation = sqlite3_column_int64(st, 5);
+                e->reason = column_strdup(st, 6);
+                n++;
+                if (!e->reason) {
+                        vm_event_array_free(ev, n);
+                        return -ENOMEM;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                vm_event_array_free(ev, n);
+                return sqlite_to_errno(rc);
+        }
+        *ret = ev;
+        *ret_n = n;
+        return 0;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The durable state: SQLite in WAL mode with synchronous=FULL, so a function
+ * here that returned 0 after a write has committed it to disk. Thread-safe:
+ * each call borrows a connection from a small pool (one SQLite connection
+ * is never used by two threads at once).
+ *
+ * Column ownership (the invariant "desired and observed are separate"):
+ * the API writes desired_state, generation, reboot_requested, shutdown
+ * parameters and deleted_at (store_vm_insert, store_vm_update_desired); the
+ * reconciler writes everything observed (store_vm_observe). Every change
+ * appends to vm_events in the same transaction.
+ *
+ * SQLite result codes are translated to negative errno in exactly one place
+ * (store.c: sqlite_to_errno): SQLITE_BUSY -> -EBUSY, SQLITE_FULL -> -ENOSPC,
+ * SQLITE_NOMEM -> -ENOMEM, SQLITE_CONSTRAINT -> -EEXIST, others -> -EIO.
+ */
+
+#include "hv/hypervisor.h"
+#include "vm/vm-state.h"
+
+typedef struct Store Store;
+
+typedef struct VmRow {
+        int64_t seq;
+        char *id;
+        char *customer_id;
+        char *backend;
+        char *config_json;
+        VmPhase desired;
+        int64_t generation;
+        VmPhase observed;
+        int64_t observed_generation;
+        int64_t reboot_requested;
+        int64_t reboot_done;
+        int shutdown_timeout_s;
+        bool force_stop;
+        VmmHandle vmm; /* pid 0: none recorded */
+        char *run_dir;
+        char *last_error;
+        char *error_code; /* Connect code name for last_error, e.g. "failed_precondition" */
+        int64_t error_generation;
+        VmPhase failed_from;
+        int attempts;
+        int64_t next_attempt_at;
+        int64_t created_at;
+        int64_t updated_at;
+        int64_t deleted_at; /* 0: not deleted */
+} VmRow;
+
+VmRow *vm_row_free(VmRow *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(VmRow *, vm_row_free);
+void vm_row_array_free(VmRow **rows, size_t n);
+
+/* Open (creating if needed) the database at path, mode 0600, apply pending
+ * migrations, each in its own transaction. ret_error gets a message on failure. */
+int store_open(const char *path, Store **ret, char **ret_error);
+Store *store_free(Store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
+
+/* Names of migrations applied so far, in order (for tests and --version). */
+int store_applied_migrations(Store *s, char ***ret_names, size_t *ret_n);
+
+/*
+ * Insert a new VM (desired + generation 1, observed pending) and its
+ * "created" event. If a live VM with the same id exists: when same_config
+ * says its config equals row->config_json (and backend/customer match),
+ * returns 0 with *ret_existing set to the existing row (an idempotent retry);
+ * otherwise -EEXIST with *ret_existing set. Deleted VMs keep their id
+ * reserved: reusing it is -EEXIST too (history stays unambiguous).
+ * When max_live (> 0) VMs that are not deleted exist already: -EDQUOT.
+ */
+typedef bool (*StoreSameConfigFn)(const VmRow *existing, const VmRow *requested, void *userdata);
+int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
+                    unsigned max_live, VmRow **ret_existing);
+
+/* Load one VM by id, deleted or not. -ENOENT if there is none. */
+int store_vm_get(Store *s, const char *id, VmRow **ret);
+
+/*
+ * Read-modify-write of the desired side in one IMMEDIATE transaction. fn gets
+ * the current row (never a deleted one: those are -ENOENT) and may change
+ * desired, reboot_requested, shutdown_timeout_s, force_stop and deleted_at.
+ * fn returns < 0 to refuse (nothing is written; the value is returned),
+ * 0 for "nothing to change", 1 to commit: generation is bumped and a
+ * "desired" event with reason is appended. *ret_row (optional) gets the row
+ * as committed.
+ */
+typedef int (*StoreDesiredFn)(VmRow *row, void *userdata);
+int store_vm_update_desired(Store *s, const char *id, StoreDesiredFn fn, void *userdata,
+                            const char *reason, VmRow **ret_row);
+
+/* What the reconciler records; fields with their set_* flag false are left alone. */
+typedef struct VmObservation {
+        VmPhase observed;      /* always written; an "observed" event if it changed */
+        const char *reason;    /* event reason */
+        bool set_vmm;          /* write vmm (pid 0 clears it) */
+        VmmHandle vmm;
+        bool set_run_dir;
+        const char *run_dir;
+        bool set_converged;    /* observed_generation = converged_generation */
+        int64_t converged_generation;
+        bool set_error;        /* write last_error/error_generation/attempts/next_attempt_at;
+                                  an "error" event */
+        const char *error;
+        const char *error_code;
+        int64_t error_generation;
+        int attempts;
+        int64_t next_attempt_at;
+        bool clear_error;      /* last_error = '', attempts = 0 */
+        bool set_failed_from;
+        VmPhase failed_from;
+        bool set_reboot_done;
+        int64_t reboot_done;
+} VmObservation;
+int store_vm_observe(Store *s, const char *id, const VmObservation *o);
+
+/* Filtering and keyset pagination for ListVms. */
+typedef struct VmListQuery {
+        const VmPhase *observed_in; /* NULL: any */
+        size_t n_observed_in;
+        const char *customer_id;    /* NULL: any */
+        bool include_deleted;
+        int64_t after_seq;          /* 0: from the start */
+        unsigned limit;
+} VmListQuery;
+/* Rows in seq order; *ret_more tells whether another page exists. */
+int store_vm_list(Store *s, const VmListQuery *q, VmRow ***ret_rows, size_t *ret_n, bool *ret_more);
+
+/* Ids of every VM the reconciler must look at: not deleted, or deleted but
+ * not yet cleaned up (observed != deleted). */
+int store_vm_list_active_ids(Store *s, char ***ret_ids, size_t *ret_n);
+
+/* Append an event outside any other change (e.g. "vmm exited" facts). */
+int store_event_append(Store *s, const char *vm_id, const char *kind, VmPhase from, VmPhase to,
+                       int64_t generation, const char *reason);
+
+typedef struct VmEvent {
+        int64_t seq;
+        int64_t at;
+        char kind[16];
+        char from_state[24];
+        char to_state[24];
+        int64_t generation;
+        char *reason;
+} VmEvent;
+void vm_event_array_free(VmEvent *ev, size_t n);
+/* Events of one VM in order, at most limit. */
+int store_events_list(Store *s, const char *vm_id, unsigned limit, VmEvent **ret, size_t *ret_n);
+
+void strv_free_n(char **v, size_t n);

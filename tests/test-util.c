@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* util/ helpers and the daemon's option parsing (command line over environment). */
+#include <sys/stat.h>
+
+#include "options.h"
+#include "test.h"
+#include "util/log.h"
+
+static void test_util(void) {
+        char buf[40];
+        CHECK_STREQ(format_rfc3339(1795700101123LL, buf, sizeof buf), "2026-11-26T13:35:01.123Z");
+        CHECK(now_ms() > 1700000000000LL);
+        uint64_t a = now_mono_us(), b = now_mono_us();
+        CHECK(b >= a);
+
+        char dir[] = "/tmp/test-util-XXXXXX";
+        CHECK(mkdtemp(dir) != NULL);
+        char *deep = strdup_printf("%s/a/b/c", dir);
+        CHECK(mkdir_p(deep, 0700) == 0);
+        CHECK(mkdir_p(deep, 0700) == 0); /* idempotent */
+        struct stat st;
+        CHECK(stat(deep, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+        char *f = strdup_printf("%s/file", deep);
+        FILE *fp = fopen(f, "w");
+        fputs("hello", fp);
+        fclose(fp);
+        char *text = NULL;
+        size_t n;
+        CHECK(read_full_file(f, 100, &text, &n) == 0);
+        CHECK_STREQ(text, "hello");
+        CHECK_INTEQ(n, 5);
+        free(text);
+        CHECK(read_full_file(f, 3, &text, &n) == -EFBIG || read_full_file(f, 3, &text, &n) == 0);
+        CHECK(read_full_file("/nonexistent/x", 100, &text, &n) == -ENOENT);
+        CHECK(rm_rf(dir) == 0);
+        CHECK(stat(dir, &st) < 0 && errno == ENOENT);
+        CHECK(rm_rf(dir) == 0); /* missing is fine */
+        free(deep);
+        free(f);
+
+        unsigned char r1[16] = { 0 }, r2[16] = { 0 };
+        CHECK(random_bytes(r1, sizeof r1) == 0);
+        CHECK(random_bytes(r2, sizeof r2) == 0);
+        CHECK(memcmp(r1, r2, sizeof r1) != 0);
+
+        CHECK_INTEQ(log_level_from_string("debug"), LOG_LEVEL_DEBUG);
+        CHECK(log_level_from_string("loud") < 0);
+}
+
+static int parse(char **argv, Options *o, char **err) {
+        int argc = 0;
+        while (argv[argc])
+                argc++;
+        memset(o, 0, sizeof *o);
+        *err = NULL;
+        return options_parse(argc, argv, o, err);
+}
+
+static void test_options(void) {
+        Options o;
+        char *err;
+        unsetenv("METALD_LISTEN");
+        unsetenv("METALD_ASSET_ROOT");
+        CHECK(parse((char *[]) { "metald", NULL }, &o, &err) == 0);
+        CHECK_STREQ(o.listen, "127.0.0.1:8080");
+        CHECK_STREQ(o.data_dir, "/var/lib/metald");
+        CHECK_STREQ(o.default_backend, "firecracker");
+        CHECK_INTEQ(o.n_asset_roots, 1);
+        CHECK_STREQ(o.asset_roots[0], "/opt/vm-assets");
+        options_done(&o);
+
+        setenv("METALD_LISTEN", "127.0.0.1:9999", 1);
+        setenv("METALD_ASSET_ROOT", "/a:/b", 1);
+        CHECK(parse((char *[]) { "metald", NULL }, &o, &err) == 0);
+        CHECK_STREQ(o.listen, "127.0.0.1:9999");
+        CHECK_INTEQ(o.n_asset_roots, 2);
+        options_done(&o);
+        /* The command line wins, and replaces the environment's asset roots. */
+        CHECK(parse((char *[]) { "metald", "--listen", "[::1]:1", "--asset-root", "/c", "--asset-root", "/d",
+                                 "--data-dir", "/tmp/x", NULL },
+                    &o, &err) == 0);
+        CHECK_STREQ(o.listen, "[::1]:1");
+        CHECK_INTEQ(o.n_asset_roots, 2);
+        CHECK_STREQ(o.asset_roots[0], "/c");
+        CHECK_STREQ(o.asset_roots[1], "/d");
+        options_done(&o);
+        unsetenv("METALD_LISTEN");
+        unsetenv("METALD_ASSET_ROOT");
+
+        CHECK(parse((char *[]) { "metald", "--asset-root", "relative", NULL }, &o, &err) == -EINVAL);
+        CHECK(err && strstr(err, "absolute"));
+        free(err);
+        options_done(&o);
+        CHECK(parse((char *[]) { "metald", "--workers", "0", NULL }, &o, &err) == -EINVAL);
+        CHECK(err && strstr(err, "--workers"));
+        free(err);
+        options_done(&o);
+        CHECK(parse((char *[]) { "metald", "--bogus", NULL }, &o, &err) == -EINVAL);
+        CHECK(err && strstr(err, "--bogus"));
+        free(err);
+        options_done(&o);
+        CHECK(parse((char *[]) { "metald", "--log-level", "loud", NULL }, &o, &err) == -EINVAL);
+        free(err);
+        options_done(&o);
+        CHECK(parse((char *[]) { "metald", "extra", NULL }, &o, &err) == -EINVAL);
+        free(err);
+        options_done(&o);
+        CHECK(parse((char *[]) { "metald", "--help", NULL }, &o, &err) == 0 && o.help);
+        options_done(&o);
+}
+
+int main(void) {
+        test_util();
+        test_options();
+        return test_done("test-util");
+}
