@@ -100,9 +100,10 @@ int vm_config_from_json(const json_t *obj, const char *prefix, VmConfig **ret, V
  * keys 1..VM_METADATA_KEY_MAX bytes and unique, values at most
  * VM_METADATA_VALUE_MAX bytes. Storage may be empty (boot from initrd).
  *
- * A path that does not exist and a path outside the roots (as written, with
- * "." and ".." removed, and as resolved) get the same "is outside the asset
- * roots" error, so the API cannot be used to probe the host's files.
+ * A path outside the roots both as written (with "." and ".." removed) and
+ * as resolved gets the same "is outside the asset roots" error whether or
+ * not it exists, so the API cannot be used to probe the host's files;
+ * "no such file" is only said about paths inside the roots.
  *
  * Error fields are named as in the CreateVm request: "config.cpu.vcpu_count".
  *
