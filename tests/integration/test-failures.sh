@@ -1,0 +1,50 @@
+#!/bin/bash
+# Hypervisor failures: answered with the hypervisor's own words, recorded on
+# the VM, retried when asked; a VMM that dies is noticed; a guest that ignores
+# the power button is killed after the timeout.
+. "$(dirname "$0")/lib.sh"
+FCSIM_IGNORE_CTRL_ALT_DEL=1 start_metald || exit 1
+
+# The kernel disappears after CreateVm accepted it: Firecracker refuses boot-source.
+cp "$ASSETS/vmlinux" "$ASSETS/vmlinux-gone"
+rpc CreateVm "{\"vm_id\":\"nokernel\",\"config\":{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},\"boot\":{\"kernel_path\":\"$ASSETS/vmlinux-gone\"}}}" >/dev/null
+rm "$ASSETS/vmlinux-gone"
+out=$(rpc BootVm '{"vm_id":"nokernel"}')
+check "hypervisor refusal: HTTP 400" "${out%% *}" 400
+check "hypervisor refusal: failed_precondition" "$(jf .code "${out#* }")" failed_precondition
+check_match "the answer carries Firecracker's words" "$(jf .message "${out#* }")" 'boot-source.*400'
+info=$(rpc GetVmInfo '{"vm_id":"nokernel"}' | cut -d' ' -f2-)
+check "the VM shows failed" "$(jf .state "$info")" VM_STATE_FAILED
+check_match "the error is recorded on the VM" "$(jf .lastError "$info")" 'boot-source'
+check "no VMM is left behind" "$(pgrep -fc "$DATA/vms/nokernel/api.sock")" 0
+check "the error is in the event table" "$(sql "SELECT count(*) > 0 FROM vm_events WHERE vm_id='nokernel' AND kind='error'")" 1
+cp "$ASSETS/vmlinux" "$ASSETS/vmlinux-gone"
+check "BootVm again, once fixed, works" "$(rpc BootVm '{"vm_id":"nokernel"}')" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
+check "and clears the error" "$(jf .lastError "$(rpc GetVmInfo '{"vm_id":"nokernel"}' | cut -d' ' -f2-)")" ""
+
+# A VMM killed behind metald's back is noticed by the periodic check.
+pid=$(sql "SELECT vmm_pid FROM vms WHERE id='nokernel'")
+kill -9 "$pid"
+wait_state nokernel VM_STATE_FAILED 5
+info=$(rpc GetVmInfo '{"vm_id":"nokernel"}' | cut -d' ' -f2-)
+check "a killed VMM is noticed" "$(jf .state "$info")" VM_STATE_FAILED
+check_match "with the reason" "$(jf .lastError "$info")" 'exited unexpectedly'
+
+# A guest that ignores Ctrl-Alt-Del is killed after timeout_seconds.
+rpc CreateVm "{\"vm_id\":\"stubborn\",\"boot\":true,\"config\":$(config)}" >/dev/null
+t0=$(date +%s%N)
+check "ShutdownVm of a stubborn guest" "$(rpc ShutdownVm '{"vm_id":"stubborn","timeout_seconds":1}')" '200 {"success":true,"state":"VM_STATE_SHUTDOWN"}'
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ $ms -ge 900 ] && [ $ms -lt 5000 ]; then ok "it waited the timeout, then killed ($ms ms)"; else not_ok "timeout honoured ($ms ms)"; fi
+check "forced ShutdownVm does not wait" "$(rpc BootVm '{"vm_id":"stubborn"}' >/dev/null; rpc ShutdownVm '{"vm_id":"stubborn","force":true,"timeout_seconds":30}')" '200 {"success":true,"state":"VM_STATE_SHUTDOWN"}'
+
+# Missing Firecracker binary: a clear precondition error at CreateVm.
+stop_metald
+"$METALD" --listen 127.0.0.1:$PORT --data-dir "$DATA" --firecracker-binary /nonexistent/firecracker \
+        --asset-root "$ASSETS" >>"$T/metald.log" 2>&1 &
+METALD_PID=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "$URL/" && break; sleep 0.05; done
+out=$(rpc CreateVm "{\"config\":$(config)}")
+check "missing VMM binary: failed_precondition" "$(jf .code "${out#* }")" failed_precondition
+check_match "naming the binary" "$(jf .message "${out#* }")" '/nonexistent/firecracker'
+finish

@@ -1,0 +1,71 @@
+#!/bin/bash
+# Acknowledged means durable: kill -9 metald between and during calls, restart
+# it, and every acknowledged request is still there; running VMs are
+# reattached (same VMM, never a second one) and stay controllable.
+. "$(dirname "$0")/lib.sh"
+start_metald || exit 1
+
+rpc CreateVm "{\"vm_id\":\"keep-created\",\"config\":$(config)}" >/dev/null
+rpc CreateVm "{\"vm_id\":\"keep-running\",\"boot\":true,\"config\":$(config)}" >/dev/null
+rpc CreateVm "{\"vm_id\":\"keep-paused\",\"boot\":true,\"config\":$(config)}" >/dev/null
+rpc PauseVm '{"vm_id":"keep-paused"}' >/dev/null
+pid_running=$(sql "SELECT vmm_pid FROM vms WHERE id='keep-running'")
+pid_paused=$(sql "SELECT vmm_pid FROM vms WHERE id='keep-paused'")
+
+kill9_metald
+check "VMMs survive kill -9 of metald" "$(kill -0 $pid_running && kill -0 $pid_paused && echo alive)" alive
+start_metald || exit 1
+check "created VM survives" "$(jf .state "$(rpc GetVmInfo '{"vm_id":"keep-created"}' | cut -d' ' -f2-)")" VM_STATE_CREATED
+info=$(rpc GetVmInfo '{"vm_id":"keep-running"}' | cut -d' ' -f2-)
+check "running VM is reattached as running" "$(jf .state "$info")" VM_STATE_RUNNING
+check "with the same VMM" "$(jf .backendInfo.vmmPid "$info")" "$pid_running"
+check "paused VM is reattached as paused" "$(jf .state "$(rpc GetVmInfo '{"vm_id":"keep-paused"}' | cut -d' ' -f2-)")" VM_STATE_PAUSED
+check "one VMM per VM after restart" "$(pgrep -fc "$DATA/vms/keep-running/api.sock")" 1
+check "the reattached VM resumes" "$(rpc ResumeVm '{"vm_id":"keep-paused"}')" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
+check "the reattached VM shuts down" "$(rpc ShutdownVm '{"vm_id":"keep-running"}')" '200 {"success":true,"state":"VM_STATE_SHUTDOWN"}'
+
+# The observed state is re-derived from the VMM, not trusted from the database:
+# pause behind metald's back while it is down.
+kill9_metald
+sock=$(sql "SELECT socket_path FROM vms WHERE id='keep-paused'")
+curl -s --unix-socket "$sock" -X PATCH http://localhost/vm -H 'Content-Type: application/json' -d '{"state":"Paused"}'
+start_metald || exit 1
+check "observed state comes from the VMM after restart" "$(jf .lifecycleState "$(rpc GetVmInfo '{"vm_id":"keep-paused"}' | cut -d' ' -f2-)")" paused
+
+# A VMM that died while metald was down is noticed and recorded.
+kill9_metald
+pid=$(sql "SELECT vmm_pid FROM vms WHERE id='keep-paused'")
+kill -9 "$pid"
+start_metald || exit 1
+info=$(rpc GetVmInfo '{"vm_id":"keep-paused"}' | cut -d' ' -f2-)
+check "a VMM gone while metald was down: failed" "$(jf .state "$info")" VM_STATE_FAILED
+check_match "with the reason" "$(jf .lastError "$info")" 'exited unexpectedly.*at metald start'
+check "a crashed event is recorded" "$(sql "SELECT count(*) FROM vm_events WHERE vm_id='keep-paused' AND reason='crashed'")" 1
+check "BootVm recovers it" "$(rpc BootVm '{"vm_id":"keep-paused"}')" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
+
+# kill -9 right after requests are acknowledged: they are all there afterwards.
+for i in $(seq 1 20); do
+        rpc CreateVm "{\"vm_id\":\"burst-$i\",\"config\":$(config)}" | cut -d' ' -f1
+done > "$T/codes"
+kill9_metald
+check "20 creates acknowledged" "$(grep -c '^200$' "$T/codes")" 20
+start_metald || exit 1
+check "all 20 acknowledged creates survive" "$(jf '[.vms[] | select(.vmId | startswith("burst-"))] | length' "$(rpc ListVms '{"page_size":1000}' | cut -d' ' -f2-)")" 20
+
+# kill -9 in the middle of a boot: the boot is finished after restart, with one VMM.
+rpc CreateVm "{\"vm_id\":\"midboot\",\"config\":$(config)}" >/dev/null
+kill9_metald
+FCSIM_BOOT_DELAY_MS=1500 start_metald || exit 1
+( rpc BootVm '{"vm_id":"midboot"}' >/dev/null & )
+for _ in $(seq 1 60); do
+        [ "$(sql "SELECT observed_state FROM vms WHERE id='midboot'")" = booting ] && break
+        sleep 0.05
+done
+sleep 0.3
+kill9_metald
+check "caught mid-boot" "$(sql "SELECT observed_state FROM vms WHERE id='midboot'")" booting
+start_metald || exit 1
+wait_state midboot VM_STATE_RUNNING 10
+check "mid-boot VM reaches running after restart" "$(jf .state "$(rpc GetVmInfo '{"vm_id":"midboot"}' | cut -d' ' -f2-)")" VM_STATE_RUNNING
+check "and has exactly one VMM" "$(pgrep -fc "$DATA/vms/midboot/api.sock")" 1
+finish

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tests for hv/vmm-process.c with real processes (/bin/sleep, /bin/sh):
+ * detached spawn (session, stdio, fds, signals, cwd), identification by start
+ * time and cmdline, kill, wait with timeout and cancel, exec failures, and
+ * zombies counting as gone (this test does not reap until it has checked).
+ */
+#include <assert.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "hv/vmm-process.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                                         \
+        do {                                                                                                \
+                if (!(cond)) {                                                                              \
+                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);            \
+                        failures++;                                                                         \
+                }                                                                                           \
+        } while (0)
+
+/* For checks the rest of a test depends on: give up on this test. */
+#define REQUIRE(cond)                                                                                       \
+        do {                                                                                                \
+                if (!(cond)) {                                                                              \
+                        fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);          \
+                        failures++;                                                                         \
+                        return;                                                                             \
+                }                                                                                           \
+        } while (0)
+
+static char tmpdir[] = "/tmp/test-vmm-process-XXXXXX";
+
+static uint64_t elapsed_ms(uint64_t since_us) {
+        return (now_mono_us() - since_us) / 1000u;
+}
+
+/* The state letter of /proc/<pid>/stat, or 0 if there is no such process. */
+static char proc_state(pid_t pid) {
+        char path[64];
+        _cleanup_free_ char *buf = NULL;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        if (read_full_file(path, 65536, &buf, NULL) < 0)
+                return 0;
+        const char *p = strrchr(buf, ')');
+        return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* readlink /proc/<pid>/<what> into buf (NUL-terminated), "" on error. */
+static const char *proc_link(pid_t pid, const char *what, char *buf, size_t size) {
+        char path[96];
+        snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, what);
+        ssize_t n = readlink(path, buf, size - 1);
+        buf[n < 0 ? 0 : n] = 0;
+        return buf;
+}
+
+/* The value of a "Key:\t..." line of /proc/<pid>/status, "" if missing. */
+static const char *proc_status_field(pid_t pid, const char *key, char *buf, size_t size) {
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        buf[0] = 0;
+        if (read_full_file(path, 65536, &text, NULL) < 0)
+                return buf;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+                if (strncmp(line, key, strlen(key)) == 0 && line[strlen(key)] == ':') {
+                        const char *v = line + strlen(key) + 1;
+                        snprintf(buf, size, "%s", v + strspn(v, " \t"));
+                        break;
+                }
+        return buf;
+}
+
+/* The open fd numbers of pid as a string like "0,1,2". */
+static void proc_fd_list(pid_t pid, char *buf, size_t size) {
+        char path[64];
+        int nums[256];
+        size_t n = 0;
+
+        snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
+        buf[0] = 0;
+        DIR *d = opendir(path);
+        if (!d)
+                return;
+        for (struct dirent *de; (de = readdir(d)) && n < ELEMENTSOF(nums);)
+                if (de->d_name[0] != '.')
+                        nums[n++] = atoi(de->d_name);
+        closedir(d);
+        for (size_t i = 0; i < n; i++) /* tiny insertion sort */
+                for (size_t j = i; j > 0 && nums[j - 1] > nums[j]; j--) {
+                        int t = nums[j];
+                        nums[j] = nums[j - 1];
+                        nums[j - 1] = t;
+                }
+        size_t len = 0;
+        for (size_t i = 0; i < n && len < size; i++)
+                len += (size_t) snprintf(buf + len, size - len, "%s%d", i ? "," : "", nums[i]);
+}
+
+static bool no_children_left(void) {
+        return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+}
+
+static int write_file(const char *path, const char *text, mode_t mode) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        return loop_write(fd, text, strlen(text));
+}
+
+/* A detached /bin/sleep: session, stdio, fds, signals, cwd, identification,
+ * wait timeout and cancel, kill, and the zombie it leaves behind. */
+static void test_spawn_detached(void) {
+        char unique[64], out[PATH_MAX], buf[PATH_MAX], real_out[PATH_MAX], real_tmp[PATH_MAX];
+        pid_t pid = 0, found = 0;
+        uint64_t st = 0, t = 0, t0;
+        sigset_t block, old_mask;
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old_usr2;
+        struct stat sb;
+        int status;
+
+        /* A unique argument to find it by; GNU sleep takes fractions. */
+        snprintf(unique, sizeof unique, "30.%06d", (int) (getpid() % 1000000));
+        snprintf(out, sizeof out, "%s/out.log", tmpdir);
+        char *const argv[] = { "/bin/sleep", unique, NULL };
+
+        /* Things that must not reach the child: an inheritable fd, a blocked
+         * and an ignored signal. */
+        int leak = open("/dev/null", O_RDONLY);
+        CHECK(leak >= 3);
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &block, &old_mask);
+        sigaction(SIGUSR2, &ign, &old_usr2);
+
+        int r = vmm_spawn(argv, tmpdir, out, &pid, &st);
+
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        sigaction(SIGUSR2, &old_usr2, NULL);
+        safe_close(leak);
+        REQUIRE(r == 0);
+        REQUIRE(pid > 0);
+
+        CHECK(getsid(pid) == pid);
+        CHECK(getpgid(pid) == pid);
+        proc_fd_list(pid, buf, sizeof buf);
+        CHECK(streq(buf, "0,1,2"));
+        if (!streq(buf, "0,1,2"))
+                fprintf(stderr, "  fds of child: %s\n", buf);
+        CHECK(realpath(out, real_out) != NULL);
+        CHECK(realpath(tmpdir, real_tmp) != NULL);
+        CHECK(streq(proc_link(pid, "fd/0", buf, sizeof buf), "/dev/null"));
+        CHECK(streq(proc_link(pid, "fd/1", buf, sizeof buf), real_out));
+        CHECK(streq(proc_link(pid, "fd/2", buf, sizeof buf), real_out));
+        CHECK(streq(proc_link(pid, "cwd", buf, sizeof buf), real_tmp));
+        CHECK(streq(proc_status_field(pid, "SigBlk", buf, sizeof buf), "0000000000000000"));
+        CHECK(streq(proc_status_field(pid, "SigIgn", buf, sizeof buf), "0000000000000000"));
+        CHECK(stat(out, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+
+        /* Identification. */
+        CHECK(st > 0);
+        CHECK(vmm_pid_start_time(pid, &t) == 0 && t == st);
+        CHECK(vmm_pid_start_time(pid, &t) == 0 && t == st);
+        CHECK(vmm_is_alive(pid, st, unique));
+        CHECK(vmm_is_alive(pid, st, "/bin/sleep"));
+        CHECK(vmm_is_alive(pid, st, NULL));
+        CHECK(!vmm_is_alive(pid, st + 1, unique));
+        CHECK(!vmm_is_alive(pid, st - 1, NULL));
+        CHECK(!vmm_is_alive(pid, st, "no-such-argument"));
+        CHECK(!vmm_is_alive(pid, st, "/bin/sle")); /* whole arguments only */
+        CHECK(!vmm_is_alive(pid, st, "30"));
+        CHECK(vmm_find_by_cmdline(unique, &found) == 0 && found == pid);
+
+        /* Waiting: timeout, cancel, and a start time that is not this process. */
+        t0 = now_mono_us();
+        CHECK(vmm_wait_exit(pid, st, 300, NULL) == -ETIMEDOUT);
+        CHECK(elapsed_ms(t0) >= 290 && elapsed_ms(t0) < 2000);
+        t0 = now_mono_us();
+        CHECK(vmm_wait_exit(pid, st, 0, NULL) == -ETIMEDOUT);
+        CHECK(elapsed_ms(t0) < 1000);
+        volatile bool cancel = true;
+        t0 = now_mono_us();
+        CHECK(vmm_wait_exit(pid, st, 5000, &cancel) == -EINTR);
+        CHECK(elapsed_ms(t0) < 1000);
+        CHECK(vmm_wait_exit(pid, st + 1, 5000, NULL) == 0);
+
+        /* vmm_kill leaves alone what is not the process described. */
+        CHECK(vmm_kill(pid, st, "no-such-argument", 1000) == 0);
+        CHECK(vmm_kill(pid, st + 1, unique, 1000) == 0);
+        CHECK(vmm_is_alive(pid, st, unique));
+
+        t0 = now_mono_us();
+        CHECK(vmm_kill(pid, st, unique, 2000) == 0);
+        CHECK(elapsed_ms(t0) < 3000);
+
+        /* Not reaped: a zombie, which counts as gone everywhere. */
+        CHECK(proc_state(pid) == 'Z');
+        CHECK(!vmm_is_alive(pid, st, unique));
+        CHECK(!vmm_is_alive(pid, st, NULL));
+        CHECK(vmm_pid_start_time(pid, &t) == -ESRCH);
+        CHECK(vmm_find_by_cmdline(unique, &found) == -ESRCH);
+        t0 = now_mono_us();
+        CHECK(vmm_wait_exit(pid, st, 5000, NULL) == 0);
+        CHECK(elapsed_ms(t0) < 1000);
+        CHECK(vmm_kill(pid, st, NULL, 1000) == 0);
+
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        CHECK(vmm_pid_start_time(pid, &t) == -ESRCH);
+        CHECK(!vmm_is_alive(pid, st, NULL));
+        CHECK(vmm_wait_exit(pid, st, 1000, NULL) == 0);
+        CHECK(vmm_kill(pid, st, NULL, 1000) == 0);
+}
+
+/* stdout and stderr are appended to the file, stdin is /dev/null; a process
+ * that exits is seen by vmm_wait_exit and, as a zombie, is gone. */
+static void test_stdio_and_exit(void) {
+        char out[PATH_MAX];
+        _cleanup_free_ char *text = NULL;
+        pid_t pid = 0;
+        uint64_t st = 0, t;
+        int status;
+
+        snprintf(out, sizeof out, "%s/stdio.log", tmpdir);
+        REQUIRE(write_file(out, "previous\n", 0600) == 0);
+        char *const argv[] = { "/bin/sh", "-c",
+                               "echo out; echo err >&2; sleep 0.3; read x; echo \"stdin=[$x]\"", NULL };
+
+        REQUIRE(vmm_spawn(argv, tmpdir, out, &pid, &st) == 0);
+        uint64_t t0 = now_mono_us();
+        CHECK(vmm_wait_exit(pid, st, 5000, NULL) == 0);
+        CHECK(elapsed_ms(t0) >= 250 && elapsed_ms(t0) < 3000);
+
+        CHECK(read_full_file(out, 65536, &text, NULL) == 0);
+        CHECK(text && streq(text, "previous\nout\nerr\nstdin=[]\n"));
+        if (text && !streq(text, "previous\nout\nerr\nstdin=[]\n"))
+                fprintf(stderr, "  stdio.log: \"%s\"\n", text);
+
+        CHECK(proc_state(pid) == 'Z');
+        CHECK(vmm_pid_start_time(pid, &t) == -ESRCH);
+        CHECK(!vmm_is_alive(pid, st, NULL));
+        CHECK(vmm_wait_exit(pid, st, 1000, NULL) == 0);
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* comm may hold spaces and parentheses: fields are counted from the last ')'. */
+static void test_odd_comm(void) {
+        char odd[PATH_MAX], out[PATH_MAX];
+        pid_t pid = 0, found = 0;
+        uint64_t st = 0, t = 0, self = 0;
+        int status;
+
+        snprintf(odd, sizeof odd, "%s/a) b (c", tmpdir);
+        snprintf(out, sizeof out, "%s/odd.log", tmpdir);
+        REQUIRE(link("/bin/sleep", odd) == 0 || symlink("/bin/sleep", odd) == 0);
+        char *const argv[] = { odd, "30", NULL };
+
+        REQUIRE(vmm_spawn(argv, tmpdir, out, &pid, &st) == 0);
+        CHECK(vmm_pid_start_time(getpid(), &self) == 0);
+        CHECK(st >= self);
+        CHECK(vmm_pid_start_time(pid, &t) == 0 && t == st);
+        CHECK(vmm_is_alive(pid, st, odd));
+        CHECK(vmm_find_by_cmdline(odd, &found) == 0 && found == pid);
+        CHECK(vmm_kill(pid, st, odd, 2000) == 0);
+        CHECK(waitpid(pid, &status, 0) == pid);
+        unlink(odd);
+}
+
+/* Failures before or at exec come back from vmm_spawn, the child reaped. */
+static void test_exec_failures(void) {
+        char out[PATH_MAX], noexec[PATH_MAX], missing_dir_out[PATH_MAX];
+        pid_t pid = 0;
+        uint64_t st = 0;
+
+        snprintf(out, sizeof out, "%s/fail.log", tmpdir);
+        snprintf(noexec, sizeof noexec, "%s/noexec", tmpdir);
+        snprintf(missing_dir_out, sizeof missing_dir_out, "%s/no/such/dir.log", tmpdir);
+        REQUIRE(write_file(noexec, "#!/bin/sh\nexit 0\n", 0644) == 0);
+
+        char *const missing[] = { "/nonexistent/firecracker", "--api-sock", "/x", NULL };
+        CHECK(vmm_spawn(missing, tmpdir, out, &pid, &st) == -ENOENT);
+        CHECK(no_children_left());
+
+        char *const not_exec[] = { noexec, NULL };
+        CHECK(vmm_spawn(not_exec, tmpdir, out, &pid, &st) == -EACCES);
+        CHECK(no_children_left());
+
+        char *const ok[] = { "/bin/true", NULL };
+        CHECK(vmm_spawn(ok, "/nonexistent-dir", out, &pid, &st) == -ENOENT);
+        CHECK(no_children_left());
+        CHECK(vmm_spawn(ok, tmpdir, missing_dir_out, &pid, &st) == -ENOENT);
+        CHECK(no_children_left());
+        CHECK(pid == 0 && st == 0); /* out-parameters untouched on failure */
+}
+
+/* With fds 0..2 closed in the spawner (a daemon with no stdio), the files it
+ * opens land on 0..2: the child must still get the right stdio. Runs in a
+ * forked helper so the test keeps its own stdio. */
+static void test_spawn_without_stdio(void) {
+        char out[PATH_MAX], real_out[PATH_MAX];
+        pid_t helper;
+        int status;
+
+        snprintf(out, sizeof out, "%s/nostdio.log", tmpdir);
+        REQUIRE(write_file(out, "", 0600) == 0);
+        REQUIRE(realpath(out, real_out) != NULL);
+
+        helper = fork();
+        REQUIRE(helper >= 0);
+        if (helper == 0) {
+                char buf[PATH_MAX], fds[256];
+                pid_t pid;
+                uint64_t st;
+                char *const argv[] = { "/bin/sleep", "30", NULL };
+                int bad = 0;
+
+                close(0);
+                close(1);
+                close(2);
+                if (vmm_spawn(argv, tmpdir, out, &pid, &st) < 0)
+                        _exit(10);
+                proc_fd_list(pid, fds, sizeof fds);
+                bad |= !streq(fds, "0,1,2");
+                bad |= !streq(proc_link(pid, "fd/0", buf, sizeof buf), "/dev/null") << 1;
+                bad |= !streq(proc_link(pid, "fd/1", buf, sizeof buf), real_out) << 2;
+                bad |= !streq(proc_link(pid, "fd/2", buf, sizeof buf), real_out) << 3;
+                bad |= (vmm_kill(pid, st, NULL, 2000) != 0) << 4;
+                (void) waitpid(pid, NULL, 0);
+                _exit(bad);
+        }
+        CHECK(waitpid(helper, &status, 0) == helper);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+                fprintf(stderr, "  helper exit status %d\n", WEXITSTATUS(status));
+}
+
+static void test_no_such_process(const char *argv0) {
+        uint64_t t = 0;
+        pid_t found = 0;
+
+        CHECK(vmm_pid_start_time(0, &t) == -ESRCH);
+        CHECK(vmm_pid_start_time(INT_MAX, &t) == -ESRCH);
+        CHECK(!vmm_is_alive(INT_MAX, 1, NULL));
+        CHECK(!vmm_is_alive(0, 1, NULL));
+        CHECK(vmm_wait_exit(INT_MAX, 1, 1000, NULL) == 0);
+        CHECK(vmm_kill(INT_MAX, 1, NULL, 1000) == 0);
+        CHECK(vmm_find_by_cmdline("/no/such/argument/anywhere", &found) == -ESRCH);
+        /* Our own cmdline holds argv0, but we never find ourselves. */
+        CHECK(vmm_pid_start_time(getpid(), &t) == 0);
+        int r = vmm_find_by_cmdline(argv0, &found);
+        CHECK(r == -ESRCH || (r == 0 && found != getpid()));
+}
+
+int main(int argc, char **argv) {
+        (void) argc;
+
+        if (!mkdtemp(tmpdir)) {
+                perror("mkdtemp");
+                return EXIT_FAILURE;
+        }
+
+        test_no_such_process(argv[0]);
+        test_spawn_detached();
+        test_stdio_and_exit();
+        test_odd_comm();
+        test_exec_failures();
+        test_spawn_without_stdio();
+
+        CHECK(no_children_left());
+        (void) rm_rf(tmpdir);
+        if (failures) {
+                fprintf(stderr, "test-vmm-process: %d check(s) failed\n", failures);
+                return EXIT_FAILURE;
+        }
+        printf("test-vmm-process: all checks passed\n");
+        return EXIT_SUCCESS;
+}
