@@ -338,50 +338,44 @@ static int rule_call(VmRow *row, void *userdata) {
         return c->rule(row, &c->ctx);
 }
 
-/* The one ceremony of every lifecycle verb: decode, validate the id, apply the
- * verb's rule in one transaction, wake the reconciler, wait, answer. */
-static int lifecycle_call(Manager *m, const LifecycleVerb *verb, const json_t *in, json_t **ret,
-                          ConnectError *e) {
-        LifecycleRequest req = { 0 };
-        int r = connect_decode(in, verb->fields, verb->n_fields, &req, e);
-        if (r < 0)
-                goto out;
-        r = require_vm_id(req.vm_id, e);
-        if (r < 0)
-                goto out;
-
-        RuleCall call = { .rule = verb->rule, .ctx = { .req = &req, .e = e } };
+/* The one ceremony of every lifecycle verb, after decoding: validate the id,
+ * apply the verb's rule in one transaction, wake the reconciler, wait, answer. */
+static int lifecycle_run(Manager *m, const LifecycleVerb *verb, const LifecycleRequest *req, json_t **ret,
+                         ConnectError *e) {
+        if (require_vm_id(req->vm_id, e) < 0)
+                return -1;
+        RuleCall call = { .rule = verb->rule, .ctx = { .req = req, .e = e } };
         _cleanup_(vm_row_freep) VmRow *row = NULL;
-        r = store_vm_update_desired(m->store, req.vm_id, rule_call, &call, verb->rpc, &row);
-        if (r == -ENOENT) {
-                r = not_found(e, req.vm_id);
-                goto out;
-        }
+        int r = store_vm_update_desired(m->store, req->vm_id, rule_call, &call, verb->rpc, &row);
+        if (r == -ENOENT)
+                return not_found(e, req->vm_id);
         if (r == -1)
-                goto out; /* refused by the rule; e is filled */
-        if (r < 0) {
-                r = store_failure(e, r, verb->rpc);
-                goto out;
-        }
-        reconciler_enqueue(m->reconciler, req.vm_id);
+                return -1; /* refused by the rule; e is filled */
+        if (r < 0)
+                return store_failure(e, r, verb->rpc);
+        reconciler_enqueue(m->reconciler, req->vm_id);
         WaitOutcome outcome;
         _cleanup_(vm_row_freep) VmRow *now = NULL;
-        r = reconciler_wait(m->reconciler, req.vm_id, row->generation, m->options->request_timeout_s * 1000,
+        r = reconciler_wait(m->reconciler, req->vm_id, row->generation, m->options->request_timeout_s * 1000,
                             &outcome, &now);
-        if (r < 0) {
-                r = store_failure(e, r, verb->rpc);
-                goto out;
-        }
-        r = answer_outcome(m, req.vm_id, outcome, now, verb->rpc, e);
         if (r < 0)
-                goto out;
+                return store_failure(e, r, verb->rpc);
+        if (answer_outcome(m, req->vm_id, outcome, now, verb->rpc, e) < 0)
+                return -1;
         if (verb->answers_state)
                 *ret = json_pack("{s:b, s:o}", "success", 1, "state",
                                  state_json(vm_phase_to_public(now->observed)));
         else
                 *ret = json_pack("{s:b}", "success", 1);
-        r = *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
-out:
+        return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
+}
+
+static int lifecycle_call(Manager *m, const LifecycleVerb *verb, const json_t *in, json_t **ret,
+                          ConnectError *e) {
+        LifecycleRequest req = { 0 };
+        int r = connect_decode(in, verb->fields, verb->n_fields, &req, e);
+        if (r >= 0)
+                r = lifecycle_run(m, verb, &req, ret, e);
         connect_request_free(verb->fields, verb->n_fields, &req);
         return r;
 }

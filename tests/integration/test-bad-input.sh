@@ -59,8 +59,8 @@ bad "{\"backend\":\"xen\",\"config\":$(cfg "$CPU" "$MEM" "$BOOT" "$DISK")}" inva
 bad '{}' invalid_argument 'config: required' "missing config"
 bad "{\"vm_id\":\"base\",\"config\":$(config 2)}" already_exists 'base.*different configuration' "same id, another config"
 
-big=$(head -c 1100000 /dev/zero | tr '\0' ' ')
-out=$(curl -s -w '\n%{http_code}' -X POST "$URL/vmprovisioner.v1.VmService/CreateVm" --data-binary "{\"config\":{}$big}")
+{ printf '{"config":{}'; head -c 1100000 /dev/zero | tr '\0' ' '; printf '}'; } > "$T/big.json"
+out=$(curl -s -w '\n%{http_code}' -X POST "$URL/vmprovisioner.v1.VmService/CreateVm" --data-binary @"$T/big.json")
 check "body over 1 MiB: resource_exhausted" "$(jf .code "${out%$'\n'*}")" resource_exhausted
 check "body over 1 MiB: HTTP 429" "${out##*$'\n'}" 429
 
@@ -88,7 +88,7 @@ pre BootVm '{"vm_id":"base","force":true}' invalid_argument 'unknown field "forc
 pre ShutdownVm '{"vm_id":"base","timeout_seconds":-1}' failed_precondition 'never been booted' "precondition checked before the timeout"
 rpc BootVm '{"vm_id":"base"}' >/dev/null
 pre ShutdownVm '{"vm_id":"base","timeout_seconds":100000}' invalid_argument 'timeout_seconds' "absurd shutdown timeout"
-pre ResumeVm '{"vm_id":"base"}' failed_precondition 'not paused' "ResumeVm on a running VM"
+check "ResumeVm on a running VM is a no-op" "$(rpc ResumeVm '{"vm_id":"base"}')" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
 rpc PauseVm '{"vm_id":"base"}' >/dev/null
 pre BootVm '{"vm_id":"base"}' failed_precondition 'paused; use ResumeVm' "BootVm on a paused VM"
 pre ListVms '{"page_token":"garbage"}' invalid_argument 'page_token' "ListVms with a bad token"

@@ -14,7 +14,7 @@ check "BootVm" "$out" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
 info=$(rpc GetVmInfo '{"vm_id":"life-1"}'); info=${info#* }
 pid=$(jf .backendInfo.vmmPid "$info")
 check_match "a VMM pid is recorded" "$pid" '^[1-9][0-9]*$'
-check "the VMM is fcsim, alive" "$(tr '\0' ' ' </proc/$pid/cmdline | cut -d' ' -f2-5)" "--api-sock $DATA/vms/life-1/api.sock --id"
+check "the VMM is fcsim, alive" "$(tr '\0' ' ' </proc/$pid/cmdline | cut -d' ' -f2-5)" "--api-sock $DATA/vms/life-1/api.sock --id life-1"
 check "the VMM runs in its own session" "$(ps -o sid= -p $pid | tr -d ' ')" "$pid"
 sock=$(jf .backendInfo.apiSocketPath "$info")
 check "Firecracker says Running" "$(jf .state "$(curl -s --unix-socket "$sock" http://localhost/)")" Running
@@ -63,7 +63,8 @@ check "the vm_history view reads it" "$(sql "SELECT count(*) > 20 FROM vm_histor
 # CreateVm with boot=true goes straight to running.
 out=$(rpc CreateVm "{\"vm_id\":\"life-2\",\"boot\":true,\"config\":$(config)}")
 check "CreateVm with boot" "$out" '200 {"vmId":"life-2","state":"VM_STATE_RUNNING"}'
-check "SIGTERM: metald exits 0" "$(stop_metald; echo $?)" 0
+stop_metald; rc=$?
+check "SIGTERM: metald exits 0" "$rc" 0
 pid=$(sql "SELECT vmm_pid FROM vms WHERE id='life-2'")
 check "SIGTERM leaves the VMs running" "$(kill -0 "$pid" 2>/dev/null && echo alive)" alive
 finish

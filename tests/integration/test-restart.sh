@@ -30,7 +30,10 @@ kill9_metald
 sock=$(sql "SELECT socket_path FROM vms WHERE id='keep-paused'")
 curl -s --unix-socket "$sock" -X PATCH http://localhost/vm -H 'Content-Type: application/json' -d '{"state":"Paused"}'
 start_metald || exit 1
-check "observed state comes from the VMM after restart" "$(jf .lifecycleState "$(rpc GetVmInfo '{"vm_id":"keep-paused"}' | cut -d' ' -f2-)")" paused
+check "observed state comes from the VMM after restart" \
+        "$(sql "SELECT from_state || '>' || to_state FROM vm_events WHERE vm_id='keep-paused' AND reason='at metald start'")" "running>paused"
+wait_state keep-paused VM_STATE_RUNNING 5
+check "then the desired state wins: resumed" "$(curl -s --unix-socket "$sock" http://localhost/ | jq -r .state)" Running
 
 # A VMM that died while metald was down is noticed and recorded.
 kill9_metald
