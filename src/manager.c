@@ -48,7 +48,17 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 return r;
         }
         (void) chmod(o->data_dir, 0700);
-        m->vms_dir = strdup_printf("%s/vms", o->data_dir);
+        /* One canonical spelling of every path under it: VMM processes are found
+         * again by their socket path, compared as a whole string. */
+        _cleanup_free_ char *data_dir = realpath(o->data_dir, NULL);
+        if (!data_dir)
+                return -errno;
+        if (strlen(data_dir) + SOCKET_SUFFIX_MAX >= sizeof(((VmmHandle *) 0)->socket_path)) {
+                *ret_error = strdup_printf("--data-dir \"%s\" resolves to \"%s\", too long for socket paths",
+                                           o->data_dir, data_dir);
+                return -ENAMETOOLONG;
+        }
+        m->vms_dir = strdup_printf("%s/vms", data_dir);
         if (!m->vms_dir)
                 return -ENOMEM;
         r = mkdir_p(m->vms_dir, 0700);
@@ -56,7 +66,7 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 *ret_error = strdup_printf("cannot create %s: %s", m->vms_dir, strerror(-r));
                 return r;
         }
-        _cleanup_free_ char *db = strdup_printf("%s/metald.db", o->data_dir);
+        _cleanup_free_ char *db = strdup_printf("%s/metald.db", data_dir);
         if (!db)
                 return -ENOMEM;
         r = store_open(db, &m->store, ret_error);
@@ -71,6 +81,9 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 .store = m->store,
                 .backend_options = &m->backend_options,
                 .n_workers = o->workers,
+                .asset_roots = m->asset_roots,
+                .n_asset_roots = m->n_asset_roots,
+                .host_memory_bytes = m->host_memory_bytes,
         };
         r = reconciler_new(&ro, &m->reconciler);
         if (r < 0) {

@@ -27,6 +27,9 @@ struct Reconciler {
         const BackendOptions *bo;
         unsigned max_attempts;
         unsigned backoff_ms;
+        char *const *asset_roots;
+        size_t n_asset_roots;
+        uint64_t host_memory_bytes;
 
         pthread_mutex_t lock;
         pthread_cond_t work;    /* signalled when the queue gets an item, or on stop */
@@ -223,11 +226,29 @@ static void step_failed(Pass *p, LifecycleAction a, int err, const char *msg, co
         (void) observe(p, &o);
 }
 
+/* The stored config, with its paths checked again against the asset roots
+ * (they were checked at CreateVm, but files can change since). A config that
+ * no longer passes is a permanent failure (-EBADMSG) until it is fixed. */
 static int load_config(Pass *p, VmConfig **ret, char **ret_error) {
-        int k = vm_config_from_canonical(p->row->config_json, ret);
-        if (k < 0)
+        _cleanup_(vm_config_freep) VmConfig *c = NULL;
+        int k = vm_config_from_canonical(p->row->config_json, &c);
+        if (k < 0) {
                 *ret_error = strdup_printf("stored configuration is unreadable: %s", strerror(-k));
-        return k;
+                return k;
+        }
+        if (p->r->n_asset_roots > 0) {
+                VmError err = { 0 };
+                k = vm_config_validate(c, p->r->asset_roots, p->r->n_asset_roots, p->r->host_memory_bytes,
+                                       &err);
+                if (k == -EINVAL) {
+                        *ret_error = strdup_printf("%s: %s", err.field, err.message);
+                        return -EBADMSG;
+                }
+                if (k < 0)
+                        return k;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
 }
 
 /* Spawn the VMM, record it at once (so a crash cannot orphan it), boot it. */
@@ -581,6 +602,9 @@ int reconciler_new(const ReconcilerOptions *o, Reconciler **ret) {
         r->bo = o->backend_options;
         r->max_attempts = o->max_attempts ? o->max_attempts : 5;
         r->backoff_ms = o->backoff_ms ? o->backoff_ms : 250;
+        r->asset_roots = o->asset_roots;
+        r->n_asset_roots = o->n_asset_roots;
+        r->host_memory_bytes = o->host_memory_bytes;
         unsigned n = o->n_workers ? o->n_workers : 4;
         if (n > RECONCILER_WORKERS_MAX)
                 n = RECONCILER_WORKERS_MAX;

@@ -22,6 +22,11 @@ typedef struct ReconcilerOptions {
         unsigned n_workers;     /* default 4 */
         unsigned max_attempts;  /* transient failures before "failed"; default 5 */
         unsigned backoff_ms;    /* first retry delay; doubles, capped at 30 s; default 250 */
+        /* Paths are checked again just before a VMM opens them: a file swapped
+         * for a symlink after CreateVm must not lead out of the asset roots. */
+        char *const *asset_roots;
+        size_t n_asset_roots;
+        uint64_t host_memory_bytes;
 } ReconcilerOptions;
 
 int reconciler_new(const ReconcilerOptions *o, Reconciler **ret);

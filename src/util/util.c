@@ -49,21 +49,21 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        size_t cap = 4096, n = 0;
+        size_t cap = max < 4096 ? max : 4096, n = 0;
         _cleanup_free_ char *buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                if (n == cap) {
-                        if (cap >= max)
-                                return -EFBIG;
+                if (n == cap && cap < max) {
                         cap = cap * 2 > max ? max : cap * 2;
                         char *nb = realloc(buf, cap + 1);
                         if (!nb)
                                 return -ENOMEM;
                         buf = nb;
                 }
-                ssize_t k = read(fd, buf + n, cap - n);
+                /* At the limit, read one byte more (into the NUL's room) to tell
+                 * "exactly max" from "too big". */
+                ssize_t k = read(fd, buf + n, n == cap ? 1 : cap - n);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -71,6 +71,8 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
                 }
                 if (k == 0)
                         break;
+                if (n == cap)
+                        return -EFBIG;
                 n += (size_t) k;
         }
         buf[n] = 0;

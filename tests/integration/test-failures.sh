@@ -5,22 +5,33 @@
 . "$(dirname "$0")/lib.sh"
 FCSIM_IGNORE_CTRL_ALT_DEL=1 start_metald || exit 1
 
-# The kernel disappears after CreateVm accepted it: Firecracker refuses boot-source.
+# The kernel disappears after CreateVm accepted it: caught before the VMM starts.
 cp "$ASSETS/vmlinux" "$ASSETS/vmlinux-gone"
 rpc CreateVm "{\"vm_id\":\"nokernel\",\"config\":{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},\"boot\":{\"kernel_path\":\"$ASSETS/vmlinux-gone\"}}}" >/dev/null
 rm "$ASSETS/vmlinux-gone"
 out=$(rpc BootVm '{"vm_id":"nokernel"}')
-check "hypervisor refusal: HTTP 400" "${out%% *}" 400
-check "hypervisor refusal: failed_precondition" "$(jf .code "${out#* }")" failed_precondition
-check_match "the answer carries Firecracker's words" "$(jf .message "${out#* }")" 'boot-source.*400'
+check "missing kernel at boot: HTTP 400" "${out%% *}" 400
+check "missing kernel at boot: failed_precondition" "$(jf .code "${out#* }")" failed_precondition
+check_match "missing kernel at boot: names the file" "$(jf .message "${out#* }")" 'kernel_path: no such file'
 info=$(rpc GetVmInfo '{"vm_id":"nokernel"}' | cut -d' ' -f2-)
 check "the VM shows failed" "$(jf .state "$info")" VM_STATE_FAILED
-check_match "the error is recorded on the VM" "$(jf .lastError "$info")" 'boot-source'
+check_match "the error is recorded on the VM" "$(jf .lastError "$info")" 'kernel_path: no such file'
 check "no VMM is left behind" "$(pgrep -fc "$DATA/vms/nokernel/api.sock")" 0
 check "the error is in the event table" "$(sql "SELECT count(*) > 0 FROM vm_events WHERE vm_id='nokernel' AND kind='error'")" 1
 cp "$ASSETS/vmlinux" "$ASSETS/vmlinux-gone"
 check "BootVm again, once fixed, works" "$(rpc BootVm '{"vm_id":"nokernel"}')" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
 check "and clears the error" "$(jf .lastError "$(rpc GetVmInfo '{"vm_id":"nokernel"}' | cut -d' ' -f2-)")" ""
+
+# A kernel swapped for a symlink out of the asset roots after CreateVm: the
+# paths are checked again before Firecracker opens them.
+mkdir -p "$T/outside"; cp "$ASSETS/vmlinux" "$T/outside/secret"
+cp "$ASSETS/vmlinux" "$ASSETS/vmlinux-swap"
+rpc CreateVm "{\"vm_id\":\"swapped\",\"config\":{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},\"boot\":{\"kernel_path\":\"$ASSETS/vmlinux-swap\"}}}" >/dev/null
+ln -sf "$T/outside/secret" "$ASSETS/vmlinux-swap"
+out=$(rpc BootVm '{"vm_id":"swapped"}')
+check "swapped kernel: failed_precondition" "$(jf .code "${out#* }")" failed_precondition
+check_match "swapped kernel: names the escape" "$(jf .message "${out#* }")" 'kernel_path.*outside the asset roots'
+check "swapped kernel: no VMM was started" "$(pgrep -fc "$DATA/vms/swapped/api.sock")" 0
 
 # A VMM killed behind metald's back is noticed by the periodic check.
 pid=$(sql "SELECT vmm_pid FROM vms WHERE id='nokernel'")
