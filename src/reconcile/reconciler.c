@@ -282,9 +282,11 @@ static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
         return p->backend->boot(p->r->bo, &spec, &h, ret_error);
 }
 
-/* Stop the VMM: ask the guest unless force, wait up to the timeout, then kill. */
-static int stop_vmm(Pass *p, bool force, char **ret_error) {
+/* Stop the VMM: ask the guest unless force, wait up to the timeout, then kill.
+ * *ret_how says which of these ended it (for the event). */
+static int stop_vmm(Pass *p, bool force, const char **ret_how, char **ret_error) {
         VmRow *row = p->row;
+        *ret_how = "the VMM was already gone";
         if (!vmm_alive(&row->vmm))
                 return 0;
         VmmState st = VMM_STATE_GONE;
@@ -305,14 +307,20 @@ static int stop_vmm(Pass *p, bool force, char **ret_error) {
                                 *ret_error = strdup("metald is stopping; the shutdown resumes at next start");
                                 return -EINTR;
                         }
-                        if (k == 0)
+                        if (k == 0) {
+                                *ret_how = "the guest powered off";
                                 return 0;
+                        }
+                        *ret_how = "the guest did not power off in time; VMM killed";
                         log_info("vm %s: guest did not power off within %d s; killing the VMM", row->id,
                                  row->shutdown_timeout_s);
-                } else
+                } else {
+                        *ret_how = "graceful shutdown refused; VMM killed";
                         log_info("vm %s: graceful shutdown refused (%s); killing the VMM", row->id,
                                  serr ? serr : strerror(-k));
-        }
+                }
+        } else
+                *ret_how = force ? "VMM killed (forced)" : "VMM killed (guest not running)";
         int k = vmm_kill(row->vmm.pid, row->vmm.start_time, row->vmm.socket_path, 5000);
         if (k < 0)
                 *ret_error = strdup_printf("cannot kill VMM pid %d: %s", (int) row->vmm.pid, strerror(-k));
@@ -338,7 +346,9 @@ static int run_action(Pass *p, LifecycleAction a) {
                 row->observed = step.intent;
         }
 
-        VmObservation done = { .observed = step.target, .reason = "done", .clear_error = true };
+        const char *how = NULL;
+        _cleanup_free_ char *done_reason = strdup_printf("%s done", lifecycle_action_to_string(a));
+        VmObservation done = { .observed = step.target, .reason = done_reason, .clear_error = true };
         switch (a) {
         case ACTION_PREPARE:
                 k = mkdir_p(row->run_dir, 0700);
@@ -362,7 +372,7 @@ static int run_action(Pass *p, LifecycleAction a) {
                 k = (a == ACTION_PAUSE ? p->backend->pause : p->backend->resume)(p->r->bo, &row->vmm, &err);
                 break;
         case ACTION_REBOOT:
-                k = stop_vmm(p, row->force_stop, &err);
+                k = stop_vmm(p, row->force_stop, &how, &err);
                 if (k >= 0) {
                         err = mfree(err);
                         k = start_vmm(p, &spawned, &err);
@@ -371,8 +381,9 @@ static int run_action(Pass *p, LifecycleAction a) {
                 done.reboot_done = row->reboot_requested;
                 break;
         case ACTION_STOP:
-                k = stop_vmm(p, row->force_stop, &err);
+                k = stop_vmm(p, row->force_stop, &how, &err);
                 done.set_vmm = true; /* clears the record */
+                done.reason = how;
                 break;
         case ACTION_DELETE:
                 k = vmm_alive(&row->vmm) ? vmm_kill(row->vmm.pid, row->vmm.start_time,
@@ -393,9 +404,13 @@ static int run_action(Pass *p, LifecycleAction a) {
                 step_failed(p, a, k, err, spawned.pid > 0 ? &spawned : NULL);
                 return k;
         }
+        _cleanup_free_ char *started = NULL;
         if (a == ACTION_START || a == ACTION_REBOOT) {
                 done.set_vmm = true;
                 done.vmm = spawned;
+                started = strdup_printf("guest booted by %s pid %d", p->backend->name, (int) spawned.pid);
+                if (started)
+                        done.reason = started;
         }
         k = observe(p, &done);
         if (k < 0)

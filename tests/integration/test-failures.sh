@@ -47,6 +47,7 @@ t0=$(date +%s%N)
 check "ShutdownVm of a stubborn guest" "$(rpc ShutdownVm '{"vm_id":"stubborn","timeout_seconds":1}')" '200 {"success":true,"state":"VM_STATE_SHUTDOWN"}'
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 if [ $ms -ge 900 ] && [ $ms -lt 5000 ]; then ok "it waited the timeout, then killed ($ms ms)"; else not_ok "timeout honoured ($ms ms)"; fi
+check "the event says the VMM was killed" "$(sql "SELECT reason FROM vm_events WHERE vm_id='stubborn' AND to_state='shutdown' AND kind='observed'")" "the guest did not power off in time; VMM killed"
 check "forced ShutdownVm does not wait" "$(rpc BootVm '{"vm_id":"stubborn"}' >/dev/null; rpc ShutdownVm '{"vm_id":"stubborn","force":true,"timeout_seconds":30}')" '200 {"success":true,"state":"VM_STATE_SHUTDOWN"}'
 
 # Missing Firecracker binary: a clear precondition error at CreateVm.

@@ -58,6 +58,8 @@ check "every observed transition is an event" "$observed" \
 desired=$(sql "SELECT group_concat(to_state || ':' || reason, ' ') FROM (SELECT * FROM vm_events WHERE vm_id='life-1' AND kind='desired' ORDER BY seq)")
 check "every desired change is an event" "$desired" \
         "created:CreateVm running:BootVm paused:PauseVm running:ResumeVm shutdown:ShutdownVm running:BootVm running:RebootVm deleted:DeleteVm"
+check "the shutdown says how it ended" "$(sql "SELECT reason FROM vm_events WHERE vm_id='life-1' AND to_state='shutdown' AND kind='observed'")" "the guest powered off"
+check_match "the boot says which VMM" "$(sql "SELECT reason FROM vm_events WHERE vm_id='life-1' AND from_state='booting' AND to_state='running' LIMIT 1")" '^guest booted by firecracker pid [0-9]+$'
 check "the vm_history view reads it" "$(sql "SELECT count(*) > 20 FROM vm_history WHERE vm_id='life-1'")" 1
 
 # CreateVm with boot=true goes straight to running.
