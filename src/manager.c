@@ -75,6 +75,8 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
 
         m->backend_options = (BackendOptions) {
                 .firecracker_binary = o->firecracker_binary,
+                .cloud_hypervisor_binary = o->cloud_hypervisor_binary,
+                .qemu_binary = o->qemu_binary,
                 .api_timeout_ms = o->vmm_api_timeout_ms,
         };
         ReconcilerOptions ro = {

@@ -10,6 +10,8 @@ enum {
         OPT_LISTEN = 0x100,
         OPT_DATA_DIR,
         OPT_FIRECRACKER_BINARY,
+        OPT_CLOUD_HYPERVISOR_BINARY,
+        OPT_QEMU_BINARY,
         OPT_DEFAULT_BACKEND,
         OPT_ASSET_ROOT,
         OPT_LOG_LEVEL,
@@ -35,6 +37,10 @@ static const struct {
           "the SQLite database and one run directory per VM (default /var/lib/metald)" },
         { "firecracker-binary", OPT_FIRECRACKER_BINARY, "METALD_FIRECRACKER_BINARY", "PATH",
           "the firecracker executable (default: firecracker in PATH)" },
+        { "cloud-hypervisor-binary", OPT_CLOUD_HYPERVISOR_BINARY, "METALD_CLOUD_HYPERVISOR_BINARY", "PATH",
+          "the cloud-hypervisor executable (default: cloud-hypervisor in PATH)" },
+        { "qemu-binary", OPT_QEMU_BINARY, "METALD_QEMU_BINARY", "PATH",
+          "the qemu-system-x86_64 executable (default: qemu-system-x86_64 in PATH)" },
         { "default-backend", OPT_DEFAULT_BACKEND, "METALD_DEFAULT_BACKEND", "NAME",
           "backend for CreateVm requests that name none (default firecracker)" },
         { "asset-root", OPT_ASSET_ROOT, "METALD_ASSET_ROOT", "DIR",
@@ -118,6 +124,10 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
                 return set_string(&o->data_dir, v);
         case OPT_FIRECRACKER_BINARY:
                 return set_string(&o->firecracker_binary, v);
+        case OPT_CLOUD_HYPERVISOR_BINARY:
+                return set_string(&o->cloud_hypervisor_binary, v);
+        case OPT_QEMU_BINARY:
+                return set_string(&o->qemu_binary, v);
         case OPT_DEFAULT_BACKEND:
                 return set_string(&o->default_backend, v);
         case OPT_ASSET_ROOT:
@@ -227,6 +237,10 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                 return -ENOMEM;
         if (!o->firecracker_binary && set_string(&o->firecracker_binary, "firecracker") < 0)
                 return -ENOMEM;
+        if (!o->cloud_hypervisor_binary && set_string(&o->cloud_hypervisor_binary, "cloud-hypervisor") < 0)
+                return -ENOMEM;
+        if (!o->qemu_binary && set_string(&o->qemu_binary, "qemu-system-x86_64") < 0)
+                return -ENOMEM;
         if (!o->default_backend && set_string(&o->default_backend, "firecracker") < 0)
                 return -ENOMEM;
         if (o->n_asset_roots == 0 && add_asset_root(o, "/opt/vm-assets", ret_error) < 0)
@@ -238,6 +252,8 @@ void options_done(Options *o) {
         free(o->listen);
         free(o->data_dir);
         free(o->firecracker_binary);
+        free(o->cloud_hypervisor_binary);
+        free(o->qemu_binary);
         free(o->default_backend);
         for (size_t i = 0; i < o->n_asset_roots; i++)
                 free(o->asset_roots[i]);

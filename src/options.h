@@ -15,6 +15,8 @@ typedef struct Options {
         char *listen;                 /* HOST:PORT */
         char *data_dir;
         char *firecracker_binary;
+        char *cloud_hypervisor_binary;
+        char *qemu_binary;
         char *default_backend;
         char *asset_roots[OPTIONS_ASSET_ROOTS_MAX];
         size_t n_asset_roots;

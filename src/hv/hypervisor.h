@@ -37,6 +37,7 @@ enum {
 typedef struct BackendOptions {
         const char *firecracker_binary;
         const char *cloud_hypervisor_binary;
+        const char *qemu_binary;
         unsigned api_timeout_ms; /* per VMM API call; default 5000 */
 } BackendOptions;
 
