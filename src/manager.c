@@ -79,6 +79,11 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 .qemu_binary = o->qemu_binary,
                 .api_timeout_ms = o->vmm_api_timeout_ms,
         };
+        r = scope_manager_new(&m->scopes);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot set up systemd scopes: %s", strerror(-r));
+                return r;
+        }
         ReconcilerOptions ro = {
                 .store = m->store,
                 .backend_options = &m->backend_options,
@@ -86,6 +91,7 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 .asset_roots = m->asset_roots,
                 .n_asset_roots = m->n_asset_roots,
                 .host_memory_bytes = m->host_memory_bytes,
+                .scopes = m->scopes,
         };
         r = reconciler_new(&ro, &m->reconciler);
         if (r < 0) {
@@ -101,6 +107,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         m->http = http_server_stop(m->http);
         m->reconciler = reconciler_free(m->reconciler);
+        m->scopes = scope_manager_free(m->scopes);
         m->store = store_free(m->store);
         m->event = sd_event_unref(m->event);
         for (size_t i = 0; i < m->n_asset_roots; i++)

@@ -18,6 +18,7 @@ typedef struct Manager {
         const Options *options;
         Store *store;
         Reconciler *reconciler;
+        ScopeManager *scopes;
         HttpServer *http;
         BackendOptions backend_options;
         char *asset_roots[OPTIONS_ASSET_ROOTS_MAX]; /* realpath'ed */

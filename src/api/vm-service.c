@@ -12,6 +12,7 @@
 
 #include "hv/hypervisor.h"
 #include "manager.h"
+#include "util/crash-point.h"
 #include "util/log.h"
 #include "vm/vm-config.h"
 
@@ -192,6 +193,7 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                                  state_json(vm_phase_to_public(existing->observed)));
                 return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
         }
+        crash_point("api-after-commit");
         log_info("vm %s: created (backend %s)", id, b->name);
         reconciler_enqueue(m->reconciler, id);
         WaitOutcome out;
@@ -353,6 +355,7 @@ static int lifecycle_run(Manager *m, const LifecycleVerb *verb, const LifecycleR
                 return -1; /* refused by the rule; e is filled */
         if (r < 0)
                 return store_failure(e, r, verb->rpc);
+        crash_point("api-after-commit");
         reconciler_enqueue(m->reconciler, req->vm_id);
         WaitOutcome outcome;
         _cleanup_(vm_row_freep) VmRow *now = NULL;

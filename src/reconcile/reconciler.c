@@ -11,11 +11,14 @@
 
 #include "hv/vmm-process.h"
 #include "reconcile/lifecycle.h"
+#include "util/crash-point.h"
 #include "util/log.h"
 
 #define RECONCILER_WORKERS_MAX 64
 #define BACKOFF_CAP_MS 30000
 #define STEPS_PER_PASS 16
+/* A scope's MemoryMax is the guest's memory plus this, for the VMM's own use. */
+#define VMM_MEMORY_OVERHEAD (256ULL << 20)
 
 typedef struct Delayed {
         char *id;
@@ -30,6 +33,7 @@ struct Reconciler {
         char *const *asset_roots;
         size_t n_asset_roots;
         uint64_t host_memory_bytes;
+        ScopeManager *scopes;
 
         pthread_mutex_t lock;
         pthread_cond_t work;    /* signalled when the queue gets an item, or on stop */
@@ -269,6 +273,20 @@ static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
         k = p->backend->spawn(p->r->bo, &spec, &h, ret_error);
         if (k < 0)
                 return k;
+        crash_point("after-spawn");
+        if (scope_manager_active(p->r->scopes)) {
+                /* The VM's limits, plus room for the VMM itself. */
+                uint64_t mem = cfg->memory_bytes + cfg->hotplug_bytes + VMM_MEMORY_OVERHEAD;
+                unsigned cpus = cfg->max_vcpu_count > cfg->vcpu_count ? cfg->max_vcpu_count : cfg->vcpu_count;
+                _cleanup_free_ char *serr = NULL;
+                k = scope_manager_adopt(p->r->scopes, row->id, h.pid, mem, cpus * 100, &serr);
+                if (k < 0) {
+                        vmm_destroy(&h);
+                        *ret_error = strdup_printf("cannot put the VMM into its scope: %s",
+                                                   serr ? serr : strerror(-k));
+                        return k;
+                }
+        }
         _cleanup_free_ char *why = strdup_printf("%s started, pid %d", p->backend->name, (int) h.pid);
         VmObservation o = { .observed = row->observed, .reason = why, .set_vmm = true, .vmm = h };
         k = observe(p, &o);
@@ -279,6 +297,7 @@ static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
         }
         row->vmm = h;
         *ret_h = h;
+        crash_point("after-vmm-recorded");
         return p->backend->boot(p->r->bo, &spec, &h, ret_error);
 }
 
@@ -344,6 +363,7 @@ static int run_action(Pass *p, LifecycleAction a) {
                 if (k < 0)
                         return k;
                 row->observed = step.intent;
+                crash_point("after-intent");
         }
 
         const char *how = NULL;
@@ -404,6 +424,7 @@ static int run_action(Pass *p, LifecycleAction a) {
                 step_failed(p, a, k, err, spawned.pid > 0 ? &spawned : NULL);
                 return k;
         }
+        crash_point("after-side-effect");
         _cleanup_free_ char *started = NULL;
         if (a == ACTION_START || a == ACTION_REBOOT) {
                 done.set_vmm = true;
@@ -620,6 +641,7 @@ int reconciler_new(const ReconcilerOptions *o, Reconciler **ret) {
         r->asset_roots = o->asset_roots;
         r->n_asset_roots = o->n_asset_roots;
         r->host_memory_bytes = o->host_memory_bytes;
+        r->scopes = o->scopes;
         unsigned n = o->n_workers ? o->n_workers : 4;
         if (n > RECONCILER_WORKERS_MAX)
                 n = RECONCILER_WORKERS_MAX;

@@ -13,6 +13,7 @@
  */
 
 #include "store/store.h"
+#include "sys/scope.h"
 
 typedef struct Reconciler Reconciler;
 
@@ -27,6 +28,7 @@ typedef struct ReconcilerOptions {
         char *const *asset_roots;
         size_t n_asset_roots;
         uint64_t host_memory_bytes;
+        ScopeManager *scopes; /* may be NULL: no scopes */
 } ReconcilerOptions;
 
 int reconciler_new(const ReconcilerOptions *o, Reconciler **ret);
