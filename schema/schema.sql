@@ -28,7 +28,7 @@ CREATE TABLE vms (
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL,
     deleted_at          INTEGER                       -- soft delete: rows stay for history
-) STRICT;
+, restart_policy TEXT NOT NULL DEFAULT 'on-failure', last_exit TEXT NOT NULL DEFAULT '', restarts INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE INDEX vms_live_by_state ON vms (observed_state, seq) WHERE deleted_at IS NULL;
 CREATE TABLE vm_events (
     seq         INTEGER PRIMARY KEY,
@@ -71,3 +71,7 @@ CREATE VIEW vm_history AS
     SELECT vm_id, seq, datetime(at / 1000, 'unixepoch') AS at_utc, kind,
            from_state, to_state, generation, reason
     FROM vm_events ORDER BY vm_id, seq;
+CREATE TABLE daemon_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;

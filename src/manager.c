@@ -2,6 +2,7 @@
 #include "manager.h"
 
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -128,8 +129,11 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         int status;
         pid_t pid;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        Manager *m = userdata;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
                 log_debug("child %d exited (status 0x%x)", (int) pid, status);
+                reconciler_child_exited(m->reconciler, pid, status);
+        }
         return 0;
 }
 
@@ -170,11 +174,15 @@ int manager_startup(Manager *m, char **ret_error) {
                 return r;
         }
 
-        r = reconciler_reattach_all(m->reconciler);
+        ReattachStats rs;
+        r = reconciler_reattach_all(m->reconciler, &rs);
         if (r < 0) {
                 *ret_error = strdup_printf("reattach failed: %s", strerror(-r));
                 return r;
         }
+        log_info("reattach: %zu VM(s) looked at in %" PRIu64 " ms%s%s", rs.vms, rs.usec / 1000,
+                 rs.host_rebooted ? " (the host rebooted since the last run)" : "",
+                 rs.unprobed ? " (some not yet: their VMMs are slow to answer)" : "");
         r = http_server_start(m->options->listen, VM_SERVICE_PREFIX, vm_service_methods,
                               vm_service_n_methods, m, &m->http, ret_error);
         if (r < 0)

@@ -238,7 +238,8 @@ int main(void) {
         s = store_free(s);
         CHECK(store_open(db, &s, &err) == 0);
         CHECK(store_applied_migrations(s, &names, &n) == 0);
-        CHECK_INTEQ(n, 1);
+        CHECK_INTEQ(n, 2);
+        CHECK(n == 2 && streq(names[1], "0002_restart_policy"));
         strv_free_n(names, n);
         CHECK(store_vm_get(s, "vm-1", &got) == 0);
         CHECK(got && got->generation == 2 && got->observed == VM_PHASE_RUNNING);

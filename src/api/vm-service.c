@@ -12,6 +12,7 @@
 
 #include "hv/hypervisor.h"
 #include "manager.h"
+#include "reconcile/lifecycle.h"
 #include "util/crash-point.h"
 #include "util/log.h"
 #include "vm/vm-config.h"
@@ -88,6 +89,7 @@ typedef struct CreateVmRequest {
         char *customer_id;
         char *backend;
         bool boot;
+        char *restart_policy;
 } CreateVmRequest;
 
 static const FieldSpec create_fields[] = {
@@ -96,12 +98,16 @@ static const FieldSpec create_fields[] = {
         { "customer_id", FIELD_STRING, offsetof(CreateVmRequest, customer_id) },
         { "backend", FIELD_STRING, offsetof(CreateVmRequest, backend) },
         { "boot", FIELD_BOOL, offsetof(CreateVmRequest, boot) },
+        { "restart_policy", FIELD_STRING, offsetof(CreateVmRequest, restart_policy) },
 };
+
+static const char *const restart_policies[] = { "never", "on-failure", "always" };
 
 static bool same_vm(const VmRow *existing, const VmRow *requested, void *userdata) {
         return streq(existing->config_json, requested->config_json) &&
                streq(existing->backend, requested->backend) &&
-               streq(existing->customer_id, requested->customer_id);
+               streq(existing->customer_id, requested->customer_id) &&
+               streq(existing->restart_policy, requested->restart_policy);
 }
 
 /* Backend capabilities are checked here, not discovered at boot. */
@@ -131,6 +137,14 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
         }
         if (req->customer_id && strlen(req->customer_id) > 128)
                 return connect_error(e, CONNECT_INVALID_ARGUMENT, "customer_id: at most 128 characters");
+
+        const char *policy = isempty(req->restart_policy) ? "on-failure" : req->restart_policy;
+        bool policy_ok = false;
+        for (size_t i = 0; i < ELEMENTSOF(restart_policies); i++)
+                policy_ok = policy_ok || streq(policy, restart_policies[i]);
+        if (!policy_ok)
+                return connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                     "restart_policy: \"%s\" is not never, on-failure or always", policy);
 
         const char *bname = isempty(req->backend) ? m->options->default_backend : req->backend;
         const Backend *b = backend_find(bname);
@@ -172,6 +186,7 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                 .desired = req->boot ? VM_PHASE_RUNNING : VM_PHASE_CREATED,
                 .shutdown_timeout_s = 30,
                 .run_dir = run_dir,
+                .restart_policy = (char *) policy,
         };
         _cleanup_(vm_row_freep) VmRow *existing = NULL;
         int r = store_vm_insert(m->store, &row, same_vm, NULL, m->options->max_vms, &existing);
@@ -247,9 +262,11 @@ typedef struct VerbContext {
  * < 0 refuse (e filled), 0 nothing to change, 1 commit. */
 typedef int (*VerbRule)(VmRow *row, VerbContext *v);
 
-/* A failed VM is retried by asking again for what it wants. */
+/* Asking again for what a VM already wants is a retry when it is not there:
+ * a failed VM, or one whose VMM died and waits for its restart backoff. */
 static bool needs_retry(const VmRow *row) {
-        return row->observed == VM_PHASE_FAILED;
+        return row->observed == VM_PHASE_FAILED ||
+               !lifecycle_converged(row->observed, row->desired, row->reboot_requested > row->reboot_done);
 }
 
 static int refuse_state(VerbContext *v, const VmRow *row, const char *what) {
@@ -448,7 +465,10 @@ static int get_vm_info(void *userdata, const json_t *in, json_t **ret, ConnectEr
         _cleanup_free_ char *console = strdup_printf("%s/console.log", row->run_dir);
         json_t *config = config_for_api(row->config_json, NULL);
         bool transitioning = vm_phase_is_transitional(row->observed) ||
-                             (row->observed_generation < row->generation && row->observed != VM_PHASE_FAILED);
+                             (row->observed != VM_PHASE_FAILED &&
+                              (row->observed_generation < row->generation ||
+                               !lifecycle_converged(row->observed, row->desired,
+                                                    row->reboot_requested > row->reboot_done)));
         *ret = json_pack(
                 "{s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:o, "
                 "s:{s:s, s:i, s:s, s:s, s:s}}",
@@ -461,6 +481,11 @@ static int get_vm_info(void *userdata, const json_t *in, json_t **ret, ConnectEr
                 "createdAt", time_json(row->created_at), "updatedAt", time_json(row->updated_at),
                 "backendInfo", "backend", row->backend, "vmmPid", (int) row->vmm.pid, "apiSocketPath",
                 row->vmm.socket_path, "consoleLogPath", console ? console : "", "runDir", row->run_dir);
+        if (*ret) {
+                json_object_set_new(*ret, "restartPolicy", json_string(row->restart_policy));
+                json_object_set_new(*ret, "restarts", json_integer(row->restarts));
+                json_object_set_new(*ret, "lastExit", json_string(row->last_exit));
+        }
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }
 

@@ -2,14 +2,17 @@
 #include "reconcile/reconciler.h"
 
 #include <assert.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "hv/vmm-process.h"
+#include "reconcile/exit-watch.h"
 #include "reconcile/lifecycle.h"
 #include "util/crash-point.h"
 #include "util/log.h"
@@ -17,6 +20,10 @@
 #define RECONCILER_WORKERS_MAX 64
 #define BACKOFF_CAP_MS 30000
 #define STEPS_PER_PASS 16
+#define RESTART_BACKOFF_CAP_MS 60000
+/* A VMM that ran this long before it died starts a fresh backoff sequence. */
+#define RESTART_STABLE_S 60
+#define REATTACH_TIMEOUT_MS 10000
 /* A scope's MemoryMax is the guest's memory plus this, for the VMM's own use. */
 #define VMM_MEMORY_OVERHEAD (256ULL << 20)
 
@@ -34,6 +41,12 @@ struct Reconciler {
         size_t n_asset_roots;
         uint64_t host_memory_bytes;
         ScopeManager *scopes;
+        ExitWatch *watch;
+        /* During reattach: the host rebooted since the last run (every VMM is
+         * gone, none crashed), and the ids still to probe. */
+        bool host_rebooted;
+        char **to_probe;
+        size_t n_to_probe;
 
         pthread_mutex_t lock;
         pthread_cond_t work;    /* signalled when the queue gets an item, or on stop */
@@ -120,6 +133,26 @@ static void enqueue_delayed(Reconciler *r, const char *id, uint64_t delay_ms) {
         } else
                 free(copy);
         pthread_mutex_unlock(&r->lock);
+}
+
+/* A VMM exited (exit-watch thread): look at its VM now. */
+static void on_vmm_exit(void *userdata, const char *vm_id, pid_t pid) {
+        reconciler_enqueue(userdata, vm_id);
+}
+
+void reconciler_child_exited(Reconciler *r, pid_t pid, int status) {
+        exit_watch_child_exited(r->watch, pid, status);
+}
+
+/* Caller holds the lock. Removes id from the ids still to probe; true if it was there. */
+static bool take_probe_locked(Reconciler *r, const char *id) {
+        for (size_t i = 0; i < r->n_to_probe; i++)
+                if (streq(r->to_probe[i], id)) {
+                        free(r->to_probe[i]);
+                        r->to_probe[i] = r->to_probe[--r->n_to_probe];
+                        return true;
+                }
+        return false;
 }
 
 /* ---- steps ---------------------------------------------------------------- */
@@ -346,6 +379,8 @@ static int stop_vmm(Pass *p, bool force, const char **ret_how, char **ret_error)
         return k;
 }
 
+static int handle_vmm_exit(Pass *p, const char *why);
+
 /* Run one action; 0 on success (the row's observed state then is the step's
  * target, in the database and in p->row), or < 0 after recording the failure. */
 static int run_action(Pass *p, LifecycleAction a) {
@@ -366,6 +401,9 @@ static int run_action(Pass *p, LifecycleAction a) {
                 crash_point("after-intent");
         }
 
+        /* Exits we cause are not news: stop watching before acting. */
+        if (a == ACTION_START || a == ACTION_STOP || a == ACTION_REBOOT || a == ACTION_DELETE)
+                exit_watch_remove(p->r->watch, row->id);
         const char *how = NULL;
         _cleanup_free_ char *done_reason = strdup_printf("%s done", lifecycle_action_to_string(a));
         VmObservation done = { .observed = step.target, .reason = done_reason, .clear_error = true };
@@ -385,9 +423,9 @@ static int run_action(Pass *p, LifecycleAction a) {
         case ACTION_PAUSE:
         case ACTION_RESUME:
                 if (!vmm_alive(&row->vmm)) {
-                        k = -ESRCH;
-                        err = strdup_printf("the VMM (pid %d) is gone", (int) row->vmm.pid);
-                        break;
+                        /* Not a failure of this step: the VMM died; that has its own rules. */
+                        (void) handle_vmm_exit(p, a == ACTION_PAUSE ? "when pausing" : "when resuming");
+                        return -ESRCH;
                 }
                 k = (a == ACTION_PAUSE ? p->backend->pause : p->backend->resume)(p->r->bo, &row->vmm, &err);
                 break;
@@ -439,7 +477,131 @@ static int run_action(Pass *p, LifecycleAction a) {
         row->observed = step.target;
         if (done.set_vmm)
                 row->vmm = done.vmm;
+        if ((a == ACTION_START || a == ACTION_REBOOT) && row->vmm.pid > 0) {
+                k = exit_watch_add(p->r->watch, row->id, row->vmm.pid, row->vmm.start_time);
+                if (k < 0)
+                        log_warning("vm %s: cannot watch VMM pid %d: %s (the periodic check still will)",
+                                    row->id, (int) row->vmm.pid, strerror(-k));
+        }
         return 0;
+}
+
+/* The last lines of the VM's console, bounded, for the exit record. */
+static char *console_tail(const char *run_dir, size_t max) {
+        _cleanup_free_ char *path = strdup_printf("%s/console.log", run_dir);
+        _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -EBADF;
+        if (fd < 0)
+                return strdup("(no console log)");
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return strdup("");
+        off_t from = st.st_size > (off_t) max ? st.st_size - (off_t) max : 0;
+        char *buf = calloc(1, max + 1);
+        if (!buf)
+                return NULL;
+        ssize_t n = pread(fd, buf, max, from);
+        if (n < 0)
+                n = 0;
+        buf[n] = 0;
+        for (ssize_t i = 0; i < n; i++)
+                if (buf[i] == '\n')
+                        buf[i] = '|';
+                else if ((unsigned char) buf[i] < 0x20)
+                        buf[i] = ' ';
+        return buf;
+}
+
+/* Seconds a process that started at start_time (clock ticks since boot) has run. */
+static double process_uptime_s(uint64_t start_time) {
+        _cleanup_free_ char *text = NULL;
+        if (read_full_file("/proc/uptime", 256, &text, NULL) < 0)
+                return 0;
+        double up = strtod(text, NULL);
+        return up - (double) start_time / (double) sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * The VMM of a VM that should run is gone, and nobody here stopped it: record
+ * how it ended (exit status when it was our child, and the console's last
+ * lines) as a "crashed" or "exited" event, then follow the restart policy:
+ *   - the guest powered off cleanly (exit 0) and the policy is not "always":
+ *     the guest's wish stands, desired becomes shutdown;
+ *   - "never": the VM settles in failed, with the reason;
+ *   - otherwise: restart after a capped backoff (1 s, 2 s, ... 60 s).
+ * After a host reboot no VMM crashed: the VM is only marked shut down, and
+ * started again if it should run.
+ */
+static int handle_vmm_exit(Pass *p, const char *why) {
+        VmRow *row = p->row;
+        Reconciler *r = p->r;
+        exit_watch_remove(r->watch, row->id);
+        if (r->host_rebooted) {
+                VmObservation o = { .observed = VM_PHASE_SHUTDOWN, .reason = "the host rebooted", .set_vmm = true };
+                int k = observe(p, &o);
+                row->observed = o.observed;
+                row->vmm = (VmmHandle) { 0 };
+                return k;
+        }
+        int status = 0;
+        bool known = row->vmm.pid > 0 && exit_watch_status(r->watch, row->vmm.pid, &status) == 0;
+        bool clean = known && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        char how[160], when[40];
+        exit_status_describe(known, status, how, sizeof how);
+        format_rfc3339(now_ms(), when, sizeof when);
+        _cleanup_free_ char *tail = console_tail(row->run_dir, 400);
+        _cleanup_free_ char *detail = strdup_printf("VMM pid %d %s; noticed %s at %s; console: %s",
+                                                    (int) row->vmm.pid, how, why, when, tail ? tail : "");
+        (void) store_event_append(r->store, row->id, clean ? "exited" : "crashed", row->observed,
+                                  row->observed, row->generation, detail);
+        _cleanup_free_ char *last_exit = strdup_printf("pid %d %s at %s", (int) row->vmm.pid, how, when);
+        log_info("vm %s: %s", row->id, detail ? detail : how);
+
+        if (clean && !streq(row->restart_policy, "always")) {
+                _cleanup_free_ char *reason = strdup_printf("the guest powered off (restart policy %s)",
+                                                            row->restart_policy);
+                int k = store_vm_guest_stopped(r->store, row->id, last_exit, reason);
+                notify_changed(r);
+                row->observed = VM_PHASE_SHUTDOWN;
+                row->vmm = (VmmHandle) { 0 };
+                return k;
+        }
+
+        VmObservation o = {
+                .reason = clean ? "exited" : "crashed",
+                .set_vmm = true,
+                .set_error = true,
+                .error_code = "unavailable",
+                .error_generation = row->generation,
+                .set_last_exit = true,
+                .last_exit = last_exit,
+        };
+        _cleanup_free_ char *msg = NULL;
+        if (streq(row->restart_policy, "never")) {
+                msg = strdup_printf("VMM pid %d %s (restart policy never)", (int) row->vmm.pid, how);
+                o.observed = VM_PHASE_FAILED;
+                o.set_failed_from = true;
+                o.failed_from = row->observed;
+                o.attempts = 1;
+        } else {
+                int restarts = process_uptime_s(row->vmm.start_time) >= RESTART_STABLE_S ? 0 : row->restarts;
+                uint64_t delay = 1000ull << (restarts < 6 ? restarts : 6);
+                if (delay > RESTART_BACKOFF_CAP_MS)
+                        delay = RESTART_BACKOFF_CAP_MS;
+                msg = strdup_printf("VMM pid %d %s; restart %d in %" PRIu64 " ms (restart policy %s)",
+                                    (int) row->vmm.pid, how, restarts + 1, delay, row->restart_policy);
+                o.observed = VM_PHASE_SHUTDOWN;
+                o.attempts = 0;
+                o.next_attempt_at = now_ms() + (int64_t) delay;
+                o.set_restarts = true;
+                o.restarts = restarts + 1;
+                enqueue_delayed(r, row->id, delay);
+        }
+        o.error = msg;
+        int k = observe(p, &o);
+        row->observed = o.observed;
+        row->vmm = (VmmHandle) { 0 };
+        row->error_generation = row->generation;
+        return k;
 }
 
 /*
@@ -472,6 +634,10 @@ static int probe_vm(Pass *p, const char *why) {
                         return -EIO;
                 }
                 if (st == VMM_STATE_RUNNING || st == VMM_STATE_PAUSED) {
+                        int w = exit_watch_add(p->r->watch, row->id, row->vmm.pid, row->vmm.start_time);
+                        if (w < 0)
+                                log_warning("vm %s: cannot watch VMM pid %d: %s", row->id, (int) row->vmm.pid,
+                                            strerror(-w));
                         VmPhase seen = st == VMM_STATE_RUNNING ? VM_PHASE_RUNNING : VM_PHASE_PAUSED;
                         /* Transitional phases keep their intent: the step re-runs idempotently. */
                         if (!vm_phase_is_transitional(row->observed))
@@ -493,22 +659,7 @@ static int probe_vm(Pass *p, const char *why) {
                                              : VM_PHASE_SHUTDOWN;
                 } else if (from == VM_PHASE_RUNNING || from == VM_PHASE_PAUSED ||
                            from == VM_PHASE_PAUSING || from == VM_PHASE_RESUMING) {
-                        _cleanup_free_ char *msg = strdup_printf(
-                                "the VMM (pid %d) exited unexpectedly; noticed %s", (int) row->vmm.pid, why);
-                        o.observed = VM_PHASE_FAILED;
-                        o.set_failed_from = true;
-                        o.failed_from = from;
-                        o.set_error = true;
-                        o.error = msg;
-                        o.error_code = "unavailable";
-                        o.error_generation = row->generation;
-                        o.attempts = 1;
-                        o.reason = "crashed";
-                        int k = observe(p, &o);
-                        row->observed = o.observed;
-                        row->error_generation = row->generation;
-                        row->vmm = (VmmHandle) { 0 };
-                        return k;
+                        return handle_vmm_exit(p, why);
                 }
         }
         if (o.observed == row->observed && !o.set_vmm)
@@ -535,6 +686,16 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                         log_error("vm %s: unknown backend %s", id, row->backend);
                         return;
                 }
+                pthread_mutex_lock(&r->lock);
+                bool probe = r->n_to_probe > 0 && take_probe_locked(r, id);
+                pthread_mutex_unlock(&r->lock);
+                if (probe) {
+                        /* Reattach: what is really there, before anything else. */
+                        if (row->observed != VM_PHASE_FAILED)
+                                (void) probe_vm(&p, "at metald start");
+                        notify_changed(r);
+                        continue;
+                }
                 bool same_gen = row->error_generation == row->generation;
                 if (row->observed == VM_PHASE_FAILED && same_gen && row->desired != VM_PHASE_DELETED)
                         return; /* settled: waits for a new request */
@@ -552,7 +713,7 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                         /* Converged. Running VMs: is the VMM still there? */
                         if ((row->observed == VM_PHASE_RUNNING || row->observed == VM_PHASE_PAUSED) &&
                             !vmm_alive(&row->vmm)) {
-                                (void) probe_vm(&p, "by the periodic check");
+                                (void) handle_vmm_exit(&p, "by the periodic check");
                                 return;
                         }
                         if (row->observed_generation != row->generation) {
@@ -642,6 +803,9 @@ int reconciler_new(const ReconcilerOptions *o, Reconciler **ret) {
         r->n_asset_roots = o->n_asset_roots;
         r->host_memory_bytes = o->host_memory_bytes;
         r->scopes = o->scopes;
+        int w = exit_watch_new(on_vmm_exit, r, &r->watch);
+        if (w < 0)
+                return w;
         unsigned n = o->n_workers ? o->n_workers : 4;
         if (n > RECONCILER_WORKERS_MAX)
                 n = RECONCILER_WORKERS_MAX;
@@ -682,6 +846,7 @@ Reconciler *reconciler_free(Reconciler *r) {
         if (!r)
                 return NULL;
         reconciler_stop(r);
+        r->watch = exit_watch_free(r->watch);
         strv_free_n(r->ready, r->n_ready);
         for (size_t i = 0; i < r->n_delayed; i++)
                 free(r->delayed[i].id);
@@ -693,32 +858,60 @@ Reconciler *reconciler_free(Reconciler *r) {
         return mfree(r);
 }
 
-int reconciler_reattach_all(Reconciler *r) {
-        char **ids = NULL;
-        size_t n = 0;
-        int k = store_vm_list_active_ids(r->store, &ids, &n);
+/* The kernel's boot id: differs after every host reboot. */
+static int read_boot_id(char **ret) {
+        char *text = NULL;
+        int k = read_full_file("/proc/sys/kernel/random/boot_id", 128, &text, NULL);
         if (k < 0)
                 return k;
-        unsigned alive = 0;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_(vm_row_freep) VmRow *row = NULL;
-                if (store_vm_get(r->store, ids[i], &row) < 0)
-                        continue;
-                Pass p = { .r = r, .row = row, .backend = backend_find(row->backend) };
-                if (!p.backend)
-                        continue;
-                if (row->observed == VM_PHASE_FAILED)
-                        continue; /* settled; RECOVER probes it when asked again */
-                (void) probe_vm(&p, "at metald start");
-                if (row->vmm.pid > 0)
-                        alive++;
-        }
-        log_info("reattach: %zu active VM(s), %u with a live VMM", n, alive);
+        text[strcspn(text, "\n")] = 0;
+        *ret = text;
+        return 0;
+}
+
+int reconciler_reattach_all(Reconciler *r, ReattachStats *ret_stats) {
+        _cleanup_free_ char *boot_id = NULL, *last_boot_id = NULL;
+        int k = read_boot_id(&boot_id);
+        if (k < 0)
+                return k;
+        k = store_daemon_get(r->store, "boot_id", &last_boot_id);
+        if (k < 0 && k != -ENOENT)
+                return k;
+        r->host_rebooted = last_boot_id && !streq(last_boot_id, boot_id);
+
+        char **ids = NULL;
+        size_t n = 0;
+        k = store_vm_list_active_ids(r->store, &ids, &n);
+        if (k < 0)
+                return k;
+        /* The workers probe every VM first (in parallel, one worker per VM); wait
+         * until they are done, bounded: READY=1 means "reattached". */
+        uint64_t t0 = now_mono_us();
         pthread_mutex_lock(&r->lock);
+        r->to_probe = ids;
+        r->n_to_probe = n;
         for (size_t i = 0; i < n; i++)
                 enqueue_locked(r, ids[i]);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += REATTACH_TIMEOUT_MS / 1000;
+        while (r->n_to_probe > 0 && !atomic_load(&r->stopping))
+                if (pthread_cond_timedwait(&r->changed, &r->lock, &ts) != 0)
+                        break;
+        size_t left = r->n_to_probe;
+        strv_free_n(r->to_probe, r->n_to_probe);
+        r->to_probe = NULL;
+        r->n_to_probe = 0;
+        bool rebooted = r->host_rebooted;
+        r->host_rebooted = false;
         pthread_mutex_unlock(&r->lock);
-        strv_free_n(ids, n);
+
+        k = store_daemon_set(r->store, "boot_id", boot_id);
+        if (k < 0)
+                return k;
+        if (ret_stats)
+                *ret_stats = (ReattachStats) { .vms = n, .unprobed = left, .host_rebooted = rebooted,
+                                               .usec = now_mono_us() - t0 };
         return 0;
 }
 

@@ -39,13 +39,26 @@ void reconciler_stop(Reconciler *r);
 Reconciler *reconciler_free(Reconciler *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Reconciler *, reconciler_free);
 
+typedef struct ReattachStats {
+        size_t vms;         /* active VMs looked at */
+        size_t unprobed;    /* not probed within the time bound (they are, later) */
+        bool host_rebooted; /* the boot id changed since the last run */
+        uint64_t usec;
+} ReattachStats;
+
 /*
  * Re-derive the observed state of every VM from the hypervisors (never trust
- * the database after a restart): a recorded VMM that is alive is asked for
- * its state; one that is gone while the VM should run is recorded as failed.
- * Then every active VM is queued. Called once at start, before serving.
+ * the database after a restart), on the workers in parallel, and wait for it
+ * (bounded): a recorded VMM that is alive is asked for its state and watched
+ * again; one whose API is dead is an error (never a second VMM); one that is
+ * gone is handled by the VM's restart policy, unless the host rebooted since
+ * the last run (told apart by the kernel's boot id), when VMs that should run
+ * are simply started again. Called once at start, before READY=1.
  */
-int reconciler_reattach_all(Reconciler *r);
+int reconciler_reattach_all(Reconciler *r, ReattachStats *ret_stats);
+
+/* The daemon's SIGCHLD reaper hands in what waitpid said about a child. */
+void reconciler_child_exited(Reconciler *r, pid_t pid, int status);
 
 void reconciler_enqueue(Reconciler *r, const char *vm_id);
 /* Queue every active VM (periodic resync: notices VMMs that died). */

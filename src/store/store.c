@@ -69,6 +69,8 @@ VmRow *vm_row_free(VmRow *r) {
         free(r->run_dir);
         free(r->last_error);
         free(r->error_code);
+        free(r->restart_policy);
+        free(r->last_exit);
         return mfree(r);
 }
 
@@ -322,7 +324,8 @@ int store_applied_migrations(Store *s, char ***ret_names, size_t *ret_n) {
         "seq, id, customer_id, backend, config_json, desired_state, generation, observed_state, "  \
         "observed_generation, reboot_requested, reboot_done, shutdown_timeout_s, force_stop, "     \
         "vmm_pid, vmm_start_time, socket_path, run_dir, last_error, error_generation, "            \
-        "failed_from, attempts, next_attempt_at, created_at, updated_at, deleted_at, error_code"
+        "failed_from, attempts, next_attempt_at, created_at, updated_at, deleted_at, error_code, "     \
+        "restart_policy, last_exit, restarts"
 
 /* Build a VmRow from the current result row of a SELECT VM_COLUMNS. */
 static int row_from_stmt(sqlite3_stmt *st, VmRow **ret) {
@@ -357,7 +360,10 @@ static int row_from_stmt(sqlite3_stmt *st, VmRow **ret) {
         r->updated_at = sqlite3_column_int64(st, 23);
         r->deleted_at = sqlite3_column_int64(st, 24);
         r->error_code = column_strdup(st, 25);
-        if (!r->error_code || !r->id || !r->customer_id || !r->backend || !r->config_json || !r->run_dir ||
+        r->restart_policy = column_strdup(st, 26);
+        r->last_exit = column_strdup(st, 27);
+        r->restarts = sqlite3_column_int(st, 28);
+        if (!r->restart_policy || !r->last_exit || !r->error_code || !r->id || !r->customer_id || !r->backend || !r->config_json || !r->run_dir ||
             !r->last_error)
                 return -ENOMEM;
         if (r->desired < 0 || r->observed < 0)
@@ -447,8 +453,8 @@ int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, v
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         r = prepare(c.db,
                     "INSERT INTO vms (id, customer_id, backend, config_json, desired_state, generation, "
-                    "observed_state, shutdown_timeout_s, run_dir, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, 1, 'pending', ?, ?, ?, ?)",
+                    "observed_state, shutdown_timeout_s, run_dir, created_at, updated_at, restart_policy) "
+                    "VALUES (?, ?, ?, ?, ?, 1, 'pending', ?, ?, ?, ?, ?)",
                     &st);
         if (r < 0)
                 return r;
@@ -461,6 +467,7 @@ int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, v
         sqlite3_bind_text(st, 7, row->run_dir ? row->run_dir : "", -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, now);
         sqlite3_bind_int64(st, 9, now);
+        sqlite3_bind_text(st, 10, row->restart_policy ? row->restart_policy : "on-failure", -1, SQLITE_STATIC);
         r = step_done(st);
         if (r < 0)
                 return r;
@@ -562,7 +569,9 @@ int store_vm_observe(Store *s, const char *id, const VmObservation *o) {
                     "next_attempt_at = CASE WHEN ?11 THEN ?15 WHEN ?16 THEN 0 ELSE next_attempt_at END, "
                     "failed_from = CASE WHEN ?17 THEN ?18 ELSE failed_from END, "
                     "reboot_done = CASE WHEN ?19 THEN ?20 ELSE reboot_done END, "
-                    "error_code = CASE WHEN ?11 THEN ?22 WHEN ?16 THEN '' ELSE error_code END "
+                    "error_code = CASE WHEN ?11 THEN ?22 WHEN ?16 THEN '' ELSE error_code END, "
+                    "last_exit = CASE WHEN ?23 THEN ?24 ELSE last_exit END, "
+                    "restarts = CASE WHEN ?25 THEN ?26 ELSE restarts END "
                     "WHERE id = ?21",
                     &st);
         if (r < 0)
@@ -590,6 +599,10 @@ int store_vm_observe(Store *s, const char *id, const VmObservation *o) {
         sqlite3_bind_int64(st, 20, o->reboot_done);
         sqlite3_bind_text(st, 21, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 22, o->error_code ? o->error_code : "internal", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 23, o->set_last_exit);
+        sqlite3_bind_text(st, 24, o->last_exit ? o->last_exit : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 25, o->set_restarts);
+        sqlite3_bind_int(st, 26, o->restarts);
         r = step_done(st);
         if (r < 0)
                 return r;
@@ -607,6 +620,80 @@ int store_vm_observe(Store *s, const char *id, const VmObservation *o) {
                         return r;
         }
         return conn_commit(&c);
+}
+
+int store_vm_guest_stopped(Store *s, const char *id, const char *last_exit, const char *reason) {
+        assert(s && id);
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        r = conn_begin(&c, true);
+        if (r < 0)
+                return r;
+        _cleanup_(vm_row_freep) VmRow *row = NULL;
+        r = conn_get_vm(c.db, id, &row);
+        if (r < 0)
+                return r;
+        int64_t now = now_ms();
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare(c.db,
+                    "UPDATE vms SET desired_state = 'shutdown', generation = generation + 1, "
+                    "observed_state = 'shutdown', observed_generation = generation + 1, vmm_pid = 0, "
+                    "vmm_start_time = 0, socket_path = '', last_exit = ?, last_error = '', attempts = 0, restarts = 0, "
+                    "next_attempt_at = 0, updated_at = ? WHERE id = ?",
+                    &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, last_exit ? last_exit : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+        r = step_done(st);
+        if (r < 0)
+                return r;
+        r = conn_append_event(c.db, id, now, "observed", row->observed, VM_PHASE_SHUTDOWN, row->generation + 1,
+                              reason);
+        if (r >= 0)
+                r = conn_append_event(c.db, id, now, "desired", row->desired, VM_PHASE_SHUTDOWN,
+                                      row->generation + 1, reason);
+        if (r < 0)
+                return r;
+        return conn_commit(&c);
+}
+
+int store_daemon_get(Store *s, const char *key, char **ret_value) {
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare(c.db, "SELECT value FROM daemon_state WHERE key = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sqlite_to_errno(rc);
+        *ret_value = column_strdup(st, 0);
+        return *ret_value ? 0 : -ENOMEM;
+}
+
+int store_daemon_set(Store *s, const char *key, const char *value) {
+        _cleanup_conn_ Conn c = { .store = s };
+        int r = store_acquire(s, &c.db);
+        if (r < 0)
+                return r;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare(c.db, "INSERT INTO daemon_state (key, value) VALUES (?1, ?2) "
+                          "ON CONFLICT (key) DO UPDATE SET value = ?2",
+                    &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        return step_done(st);
 }
 
 int store_vm_list(Store *s, const VmListQuery *q, VmRow ***ret_rows, size_t *ret_n, bool *ret_more) {

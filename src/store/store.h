@@ -48,6 +48,9 @@ typedef struct VmRow {
         int64_t created_at;
         int64_t updated_at;
         int64_t deleted_at; /* 0: not deleted */
+        char *restart_policy; /* "never", "on-failure", "always" */
+        char *last_exit;      /* how the last VMM ended on its own, "" if it did not */
+        int restarts;         /* automatic restarts in a row */
 } VmRow;
 
 VmRow *vm_row_free(VmRow *r);
@@ -114,8 +117,26 @@ typedef struct VmObservation {
         VmPhase failed_from;
         bool set_reboot_done;
         int64_t reboot_done;
+        bool set_last_exit;
+        const char *last_exit;
+        bool set_restarts;
+        int restarts;
 } VmObservation;
 int store_vm_observe(Store *s, const char *id, const VmObservation *o);
+
+/*
+ * The guest powered itself off and its restart policy says to leave it so:
+ * the one case where the reconciler changes the desired state, because the
+ * guest (the VM's owner) asked for it. In one transaction: desired and
+ * observed become shutdown, the generation is bumped (so waiting requests see
+ * they were superseded), the VMM record is cleared, last_exit is written, and
+ * both events are appended with reason.
+ */
+int store_vm_guest_stopped(Store *s, const char *id, const char *last_exit, const char *reason);
+
+/* Small facts the daemon keeps about itself (e.g. "boot_id"). get: -ENOENT if unset. */
+int store_daemon_get(Store *s, const char *key, char **ret_value);
+int store_daemon_set(Store *s, const char *key, const char *value);
 
 /* Filtering and keyset pagination for ListVms. */
 typedef struct VmListQuery {

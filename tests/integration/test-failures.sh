@@ -33,13 +33,27 @@ check "swapped kernel: failed_precondition" "$(jf .code "${out#* }")" failed_pre
 check_match "swapped kernel: names the escape" "$(jf .message "${out#* }")" 'kernel_path.*outside the asset roots'
 check "swapped kernel: no VMM was started" "$(pgrep -fc "$DATA/vms/swapped/api.sock")" 0
 
-# A VMM killed behind metald's back is noticed by the periodic check.
+# A VMM killed behind metald's back is noticed within a second (pidfd), with
+# its exit status and console tail, and restarted (restart policy on-failure).
 pid=$(sql "SELECT vmm_pid FROM vms WHERE id='nokernel'")
 kill -9 "$pid"
-wait_state nokernel VM_STATE_FAILED 5
-info=$(rpc GetVmInfo '{"vm_id":"nokernel"}' | cut -d' ' -f2-)
-check "a killed VMM is noticed" "$(jf .state "$info")" VM_STATE_FAILED
-check_match "with the reason" "$(jf .lastError "$info")" 'exited unexpectedly'
+t0=$(date +%s%N)
+for _ in $(seq 1 40); do
+        [ "$(sql "SELECT count(*) FROM vm_events WHERE vm_id='nokernel' AND kind='crashed'")" = 1 ] && break
+        sleep 0.025
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ $ms -lt 1000 ]; then ok "a killed VMM is noticed within 1 s ($ms ms)"; else not_ok "a killed VMM is noticed within 1 s ($ms ms)"; fi
+check_match "with its exit status and console tail" "$(sql "SELECT reason FROM vm_events WHERE vm_id='nokernel' AND kind='crashed'")" \
+        "^VMM pid $pid killed by signal 9 \\(Killed\\); noticed .* console: .*guest booted"
+wait_state nokernel VM_STATE_RUNNING 5
+check "and restarted" "$(jf .state "$(rpc GetVmInfo '{"vm_id":"nokernel"}' | cut -d' ' -f2-)")" VM_STATE_RUNNING
+check "with a new VMM" "$(test "$(sql "SELECT vmm_pid FROM vms WHERE id='nokernel'")" != "$pid" && echo new)" new
+
+# A crash loop backs off: 1 s, then 2 s.
+kill -9 "$(sql "SELECT vmm_pid FROM vms WHERE id='nokernel'")"
+sleep 0.3
+check_match "the second restart waits longer" "$(sql "SELECT last_error FROM vms WHERE id='nokernel'")" 'restart 2 in 2000 ms'
 
 # A guest that ignores Ctrl-Alt-Del is killed after timeout_seconds.
 rpc CreateVm "{\"vm_id\":\"stubborn\",\"boot\":true,\"config\":$(config)}" >/dev/null

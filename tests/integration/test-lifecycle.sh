@@ -62,6 +62,27 @@ check "the shutdown says how it ended" "$(sql "SELECT reason FROM vm_events WHER
 check_match "the boot says which VMM" "$(sql "SELECT reason FROM vm_events WHERE vm_id='life-1' AND from_state='booting' AND to_state='running' LIMIT 1")" '^guest booted by firecracker pid [0-9]+$'
 check "the vm_history view reads it" "$(sql "SELECT count(*) > 20 FROM vm_history WHERE vm_id='life-1'")" 1
 
+# A guest that powers itself off stays off (restart policy on-failure): its
+# wish becomes the desired state, and the record says so.
+rpc CreateVm "{\"vm_id\":\"selfoff\",\"boot\":true,\"config\":$(config)}" >/dev/null
+sock=$(sql "SELECT socket_path FROM vms WHERE id='selfoff'")
+curl -s --unix-socket "$sock" -X PUT http://localhost/actions -H 'Content-Type: application/json' -d '{"action_type":"SendCtrlAltDel"}'
+wait_state selfoff VM_STATE_SHUTDOWN 5
+info=$(rpc GetVmInfo '{"vm_id":"selfoff"}' | cut -d' ' -f2-)
+check "a guest that powered off is shut down" "$(jf .state "$info")" VM_STATE_SHUTDOWN
+check "and stays so: desired is shutdown" "$(jf .desiredState "$info")" VM_STATE_SHUTDOWN
+check_match "its exit is recorded" "$(jf .lastExit "$info")" 'exited with status 0'
+check "as an exited event, not a crash" "$(sql "SELECT kind FROM vm_events WHERE vm_id='selfoff' AND kind IN ('exited','crashed')")" exited
+check "the desired change names the guest" "$(sql "SELECT reason FROM vm_events WHERE vm_id='selfoff' AND kind='desired' ORDER BY seq DESC LIMIT 1")" "the guest powered off (restart policy on-failure)"
+# restart_policy always: the same power-off is followed by a restart.
+rpc CreateVm "{\"vm_id\":\"phoenix\",\"boot\":true,\"restart_policy\":\"always\",\"config\":$(config)}" >/dev/null
+pid=$(sql "SELECT vmm_pid FROM vms WHERE id='phoenix'")
+curl -s --unix-socket "$(sql "SELECT socket_path FROM vms WHERE id='phoenix'")" -X PUT http://localhost/actions -H 'Content-Type: application/json' -d '{"action_type":"SendCtrlAltDel"}'
+sleep 0.5
+wait_state phoenix VM_STATE_RUNNING 5
+check "restart policy always restarts a powered-off guest" "$(test "$(sql "SELECT vmm_pid FROM vms WHERE id='phoenix'")" != "$pid" && echo restarted)" restarted
+check "an unknown restart policy is refused" "$(jf .message "$(rpc CreateVm "{\"restart_policy\":\"sometimes\",\"config\":$(config)}" | cut -d' ' -f2-)")" 'restart_policy: "sometimes" is not never, on-failure or always'
+
 # CreateVm with boot=true goes straight to running.
 out=$(rpc CreateVm "{\"vm_id\":\"life-2\",\"boot\":true,\"config\":$(config)}")
 check "CreateVm with boot" "$out" '200 {"vmId":"life-2","state":"VM_STATE_RUNNING"}'

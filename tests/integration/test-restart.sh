@@ -35,16 +35,38 @@ check "observed state comes from the VMM after restart" \
 wait_state keep-paused VM_STATE_RUNNING 5
 check "then the desired state wins: resumed" "$(curl -s --unix-socket "$sock" http://localhost/ | jq -r .state)" Running
 
-# A VMM that died while metald was down is noticed and recorded.
+# A VMM that died while metald was down is noticed, recorded as crashed, and
+# handled by the restart policy: on-failure (the default) restarts it, never
+# leaves it failed.
+rpc CreateVm "{\"vm_id\":\"fragile\",\"boot\":true,\"restart_policy\":\"never\",\"config\":$(config)}" >/dev/null
 kill9_metald
 pid=$(sql "SELECT vmm_pid FROM vms WHERE id='keep-paused'")
-kill -9 "$pid"
+kill -9 "$pid" "$(sql "SELECT vmm_pid FROM vms WHERE id='fragile'")"
 start_metald || exit 1
+check "a crashed event is recorded, with when it was noticed" \
+        "$(sql "SELECT count(*) FROM vm_events WHERE vm_id='keep-paused' AND kind='crashed' AND reason LIKE '%noticed at metald start at 20%'")" 1
+wait_state keep-paused VM_STATE_RUNNING 5
 info=$(rpc GetVmInfo '{"vm_id":"keep-paused"}' | cut -d' ' -f2-)
-check "a VMM gone while metald was down: failed" "$(jf .state "$info")" VM_STATE_FAILED
-check_match "with the reason" "$(jf .lastError "$info")" 'exited unexpectedly.*at metald start'
-check "a crashed event is recorded" "$(sql "SELECT count(*) FROM vm_events WHERE vm_id='keep-paused' AND reason='crashed'")" 1
-check "BootVm recovers it" "$(rpc BootVm '{"vm_id":"keep-paused"}')" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
+check "on-failure: restarted" "$(jf .state "$info")" VM_STATE_RUNNING
+if [ "$(jf .backendInfo.vmmPid "$info")" != "$pid" ]; then ok "with a new VMM"; else not_ok "with a new VMM"; fi
+check "restarts counted" "$(jf .restarts "$info")" 1
+check_match "last exit recorded" "$(jf .lastExit "$info")" "^pid $pid exited \\(status unknown"
+info=$(rpc GetVmInfo '{"vm_id":"fragile"}' | cut -d' ' -f2-)
+check "never: the VM shows failed" "$(jf .state "$info")" VM_STATE_FAILED
+check_match "with the reason" "$(jf .lastError "$info")" 'restart policy never'
+check "BootVm recovers it" "$(rpc BootVm '{"vm_id":"fragile"}')" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
+
+# A host reboot is not a crash: simulate one by changing the recorded boot id.
+kill9_metald
+pkill -9 -f "$DATA/vms/keep-paused/api.sock"
+sqlite3 "$DATA/metald.db" "UPDATE daemon_state SET value='0000-old-boot' WHERE key='boot_id'"
+crashes=$(sql "SELECT count(*) FROM vm_events WHERE kind='crashed'")
+start_metald || exit 1
+wait_state keep-paused VM_STATE_RUNNING 5
+check "after a host reboot, a VM that should run is started again" "$(jf .state "$(rpc GetVmInfo '{"vm_id":"keep-paused"}' | cut -d' ' -f2-)")" VM_STATE_RUNNING
+check "and no crash is recorded" "$(sql "SELECT count(*) FROM vm_events WHERE kind='crashed'")" "$crashes"
+check "the reason says the host rebooted" "$(sql "SELECT count(*) FROM vm_events WHERE vm_id='keep-paused' AND reason='the host rebooted'")" 1
+check "after a daemon restart, nothing is restarted needlessly" "$(sql "SELECT count(*) FROM vm_events WHERE vm_id='fragile' AND to_state='booting'")" 2
 
 # kill -9 right after requests are acknowledged: they are all there afterwards.
 for i in $(seq 1 20); do
