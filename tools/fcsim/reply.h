@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * reply: the outcome of one API request (Firecracker's Response before it is
+ * written on the wire). Errors carry {"fault_message": "..."} like every
+ * Firecracker error. Depends on jansson only.
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+
+typedef struct Reply {
+        int status;       /* 200, 204, 400, 413 ... */
+        char *body;       /* malloc'd JSON text, or NULL for no body */
+        bool deprecation; /* adds "Deprecation: true" (deprecated fields used) */
+} Reply;
+
+/* 204 No Content. */
+Reply reply_empty(void);
+
+/* 200 with v serialized compactly (serde_json::to_string). Steals v. */
+Reply reply_json(json_t *v);
+
+/* status with {"fault_message": <formatted text>}. */
+Reply reply_fault(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The fault message of a reply made by reply_fault(), or NULL. Malloc'd. */
+char *reply_fault_message(const Reply *r);
+
+void reply_done(Reply *r);
+
+static inline bool reply_is_error(const Reply *r) {
+        return r->status >= 400;
+}
