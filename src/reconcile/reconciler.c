@@ -687,12 +687,16 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                         return;
                 }
                 pthread_mutex_lock(&r->lock);
-                bool probe = r->n_to_probe > 0 && take_probe_locked(r, id);
+                bool probe = r->n_to_probe > 0 && strv_contains(r->to_probe, r->n_to_probe, id);
                 pthread_mutex_unlock(&r->lock);
                 if (probe) {
-                        /* Reattach: what is really there, before anything else. */
+                        /* Reattach: what is really there, before anything else. Only
+                         * then is the VM off the list reattach_all waits on. */
                         if (row->observed != VM_PHASE_FAILED)
                                 (void) probe_vm(&p, "at metald start");
+                        pthread_mutex_lock(&r->lock);
+                        (void) take_probe_locked(r, id);
+                        pthread_mutex_unlock(&r->lock);
                         notify_changed(r);
                         continue;
                 }
