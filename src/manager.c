@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -137,9 +138,22 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
+/* SIGHUP: re-read nothing yet (no reloadable files), but look at every VM
+ * again at once, as the periodic check would. */
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        (void) sd_notify(0, "RELOADING=1");
+        int n = reconciler_enqueue_all(m->reconciler);
+        log_info("SIGHUP: re-checking %d VM(s)", n);
+        (void) sd_notify(0, "READY=1");
+        return 0;
+}
+
 static int on_resync(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        (void) reconciler_enqueue_all(m->reconciler);
+        int n = reconciler_enqueue_all(m->reconciler);
+        if (n >= 0)
+                (void) sd_notifyf(0, "STATUS=serving; %d active VM(s)", n);
         return sd_event_source_set_time_relative(s, (uint64_t) m->options->resync_interval_ms * 1000);
 }
 
@@ -154,6 +168,8 @@ int manager_startup(Manager *m, char **ret_error) {
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_stop_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGCHLD, on_sigchld, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m);
         if (r >= 0)
                 r = sd_event_set_watchdog(m->event, true);
         if (r < 0) {
@@ -183,12 +199,28 @@ int manager_startup(Manager *m, char **ret_error) {
         log_info("reattach: %zu VM(s) looked at in %" PRIu64 " ms%s%s", rs.vms, rs.usec / 1000,
                  rs.host_rebooted ? " (the host rebooted since the last run)" : "",
                  rs.unprobed ? " (some not yet: their VMMs are slow to answer)" : "");
-        r = http_server_start(m->options->listen, VM_SERVICE_PREFIX, vm_service_methods,
+        /* Socket activation: systemd hands over the listening socket (metald.socket). */
+        int fd = -EBADF;
+        int n = sd_listen_fds(1);
+        if (n > 1) {
+                *ret_error = strdup_printf("systemd passed %d sockets; metald takes exactly one", n);
+                return -EINVAL;
+        }
+        if (n == 1) {
+                fd = SD_LISTEN_FDS_START;
+                if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+                        *ret_error = strdup("the socket systemd passed is not a listening stream socket");
+                        return -EINVAL;
+                }
+        }
+        r = http_server_start(m->options->listen, fd, VM_SERVICE_PREFIX, vm_service_methods,
                               vm_service_n_methods, m, &m->http, ret_error);
         if (r < 0)
                 return r;
-        log_info("metald listening on %s (data dir %s)", m->options->listen, m->options->data_dir);
-        (void) sd_notify(0, "READY=1\nSTATUS=serving");
+        log_info("metald listening on %s (data dir %s)", fd >= 0 ? "the socket systemd passed" : m->options->listen,
+                 m->options->data_dir);
+        (void) sd_notifyf(0, "READY=1\nSTATUS=serving; reattached %zu VM(s) in %" PRIu64 " ms%s", rs.vms,
+                          rs.usec / 1000, rs.host_rebooted ? " after a host reboot" : "");
         return 0;
 }
 

@@ -33,6 +33,7 @@ int main(int argc, char *argv[]) {
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
         sigaddset(&ss, SIGCHLD);
+        sigaddset(&ss, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &ss, NULL);
         signal(SIGPIPE, SIG_IGN);
         curl_global_init(CURL_GLOBAL_DEFAULT);

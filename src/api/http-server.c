@@ -236,8 +236,9 @@ static int listen_socket(const char *address, int *ret_fd, char **ret_error) {
         return r;
 }
 
-int http_server_start(const char *listen_address, const char *prefix, const RpcMethod *methods,
-                      size_t n_methods, void *userdata, HttpServer **ret, char **ret_error) {
+int http_server_start(const char *listen_address, int listen_fd, const char *prefix,
+                      const RpcMethod *methods, size_t n_methods, void *userdata, HttpServer **ret,
+                      char **ret_error) {
         assert(listen_address && prefix && methods && ret);
         HttpServer *s = calloc(1, sizeof *s);
         if (!s)
@@ -248,7 +249,11 @@ int http_server_start(const char *listen_address, const char *prefix, const RpcM
         s->methods = methods;
         s->n_methods = n_methods;
         s->userdata = userdata;
-        int r = listen_socket(listen_address, &s->listen_fd, ret_error);
+        int r = 0;
+        if (listen_fd >= 0)
+                s->listen_fd = listen_fd;
+        else
+                r = listen_socket(listen_address, &s->listen_fd, ret_error);
         if (r < 0) {
                 free(s);
                 return r;

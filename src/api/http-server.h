@@ -30,12 +30,14 @@ typedef struct RpcMethod {
 typedef struct HttpServer HttpServer;
 
 /*
- * Listen on listen_address ("HOST:PORT", "[v6]:PORT"; port 0 picks one) and
- * serve prefix + method names ("/vmprovisioner.v1.VmService/" + "CreateVm").
- * methods must stay valid while the server runs.
+ * Serve prefix + method names ("/vmprovisioner.v1.VmService/" + "CreateVm")
+ * on listen_fd when it is >= 0 (a socket handed over by systemd; the server
+ * takes ownership), else on a new socket bound to listen_address ("HOST:PORT",
+ * "[v6]:PORT"; port 0 picks one). methods must stay valid while it runs.
  */
-int http_server_start(const char *listen_address, const char *prefix, const RpcMethod *methods,
-                      size_t n_methods, void *userdata, HttpServer **ret, char **ret_error);
+int http_server_start(const char *listen_address, int listen_fd, const char *prefix,
+                      const RpcMethod *methods, size_t n_methods, void *userdata, HttpServer **ret,
+                      char **ret_error);
 /* The port actually bound (useful with port 0). */
 unsigned http_server_port(const HttpServer *s);
 /* Stop accepting new connections; requests in flight go on. */
