@@ -94,6 +94,7 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 .n_asset_roots = m->n_asset_roots,
                 .host_memory_bytes = m->host_memory_bytes,
                 .scopes = m->scopes,
+                .console_max_bytes = o->console_max_bytes,
         };
         r = reconciler_new(&ro, &m->reconciler);
         if (r < 0) {

@@ -20,6 +20,7 @@ enum {
         OPT_WORKERS,
         OPT_MAX_VMS,
         OPT_VMM_API_TIMEOUT,
+        OPT_CONSOLE_MAX,
         OPT_VERSION,
 };
 
@@ -53,6 +54,8 @@ static const struct {
           "how often every VM is checked against its VMM (default 2000)" },
         { "workers", OPT_WORKERS, "METALD_WORKERS", "N", "reconcile worker threads (default 4)" },
         { "max-vms", OPT_MAX_VMS, "METALD_MAX_VMS", "N", "most VMs that may exist at once (default 10000)" },
+        { "console-max-bytes", OPT_CONSOLE_MAX, "METALD_CONSOLE_MAX_BYTES", "BYTES",
+          "cap of each VM's console log; older output is cut (default 4194304)" },
         { "vmm-api-timeout", OPT_VMM_API_TIMEOUT, "METALD_VMM_API_TIMEOUT", "MS",
           "timeout of each call to a VMM's API (default 5000)" },
 };
@@ -151,6 +154,19 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
                 return parse_uint(name, v, 1, 1000000, &o->max_vms, ret_error);
         case OPT_VMM_API_TIMEOUT:
                 return parse_uint(name, v, 10, 600000, &o->vmm_api_timeout_ms, ret_error);
+        case OPT_CONSOLE_MAX: {
+                unsigned kib;
+                /* Given in bytes, kept to a whole KiB between 4 KiB and 4 GiB. */
+                char *end;
+                unsigned long long b = strtoull(v, &end, 10);
+                if (!*v || *end || v[0] == '-' || b < 4096 || b > (4ULL << 30)) {
+                        *ret_error = strdup_printf("--console-max-bytes: \"%s\" is not between 4096 and 4294967296", v);
+                        return -EINVAL;
+                }
+                kib = (unsigned) (b / 1024);
+                o->console_max_bytes = (uint64_t) kib * 1024;
+                return 0;
+        }
         }
         return -EINVAL;
 }
@@ -170,6 +186,7 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
         o->workers = 4;
         o->max_vms = 10000;
         o->vmm_api_timeout_ms = 5000;
+        o->console_max_bytes = 4u << 20;
 
         /* The environment first; the command line then overrides it. A repeatable
          * option given on the command line replaces the environment's list. */

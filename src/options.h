@@ -26,6 +26,7 @@ typedef struct Options {
         unsigned workers;
         unsigned max_vms;
         unsigned vmm_api_timeout_ms;
+        uint64_t console_max_bytes;
         bool help;
         bool version;
 } Options;

@@ -165,7 +165,7 @@ int main(void) {
         /* The events tell the story in order. */
         VmEvent *ev;
         size_t nev;
-        CHECK(store_events_list(s, "vm-1", 100, &ev, &nev) == 0);
+        CHECK(store_events_list(s, "vm-1", 0, 100, &ev, &nev) == 0);
         CHECK_INTEQ(nev, 5);
         if (nev == 5) {
                 CHECK_STREQ(ev[0].kind, "desired");

@@ -15,6 +15,7 @@
 #include "reconcile/lifecycle.h"
 #include "util/crash-point.h"
 #include "util/log.h"
+#include "vm/console.h"
 #include "vm/vm-config.h"
 
 #define LIST_PAGE_DEFAULT 100
@@ -591,9 +592,161 @@ static int list_vms(void *userdata, const json_t *in, json_t **ret, ConnectError
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }
 
+/* ---- console and history ------------------------------------------------------ */
+
+typedef struct ConsoleRequest {
+        char *vm_id;
+        int64_t offset;
+        int32_t max_bytes;
+} ConsoleRequest;
+
+static const FieldSpec console_fields[] = {
+        { "vm_id", FIELD_STRING, offsetof(ConsoleRequest, vm_id) },
+        { "offset", FIELD_INT64, offsetof(ConsoleRequest, offset) },
+        { "max_bytes", FIELD_INT32, offsetof(ConsoleRequest, max_bytes) },
+};
+
+/* A live VM by id for a read: not_found for unknown and deleted ones. */
+static int load_live_vm(Manager *m, const char *id, VmRow **ret, ConnectError *e) {
+        if (require_vm_id(id, e) < 0)
+                return -1;
+        int r = store_vm_get(m->store, id, ret);
+        if (r == -ENOENT || (r >= 0 && (*ret)->deleted_at)) {
+                *ret = vm_row_free(*ret);
+                return not_found(e, id);
+        }
+        if (r < 0)
+                return store_failure(e, r, "read");
+        return 0;
+}
+
+/* Console bytes as a JSON string: invalid UTF-8 becomes U+FFFD, so a client
+ * always gets valid JSON whatever the guest printed. */
+static json_t *console_text_json(const char *data, size_t n) {
+        _cleanup_free_ char *out = malloc(n * 3 + 1);
+        if (!out)
+                return NULL;
+        size_t j = 0;
+        for (size_t i = 0; i < n;) {
+                unsigned char c = (unsigned char) data[i];
+                size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+                bool valid = len > 0 && i + len <= n && !(len == 1 && c == 0);
+                for (size_t k = 1; valid && k < len; k++)
+                        valid = ((unsigned char) data[i + k] & 0xc0) == 0x80;
+                if (valid && len > 1) {
+                        /* Reject overlong forms and surrogates, as jansson does. */
+                        json_t *probe = json_stringn(data + i, len);
+                        valid = probe != NULL;
+                        json_decref(probe);
+                }
+                if (!valid) {
+                        memcpy(out + j, "\xef\xbf\xbd", 3);
+                        j += 3;
+                        i++;
+                        continue;
+                }
+                memcpy(out + j, data + i, len);
+                j += len;
+                i += len;
+        }
+        return json_stringn(out, j);
+}
+
+static int get_vm_console(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+        Manager *m = userdata;
+        ConsoleRequest req = { 0 };
+        _cleanup_(vm_row_freep) VmRow *row = NULL;
+        int r = connect_decode(in, console_fields, ELEMENTSOF(console_fields), &req, e);
+        if (r >= 0 && req.offset < 0)
+                r = connect_error(e, CONNECT_INVALID_ARGUMENT, "offset: must not be negative");
+        if (r >= 0 && (req.max_bytes < 0 || req.max_bytes > (int32_t) CONSOLE_READ_MAX))
+                r = connect_error(e, CONNECT_INVALID_ARGUMENT, "max_bytes: must be between 0 and %u (0 = 65536)",
+                                  CONSOLE_READ_MAX);
+        if (r >= 0)
+                r = load_live_vm(m, req.vm_id, &row, e);
+        connect_request_free(console_fields, ELEMENTSOF(console_fields), &req);
+        if (r < 0)
+                return r;
+        ConsoleChunk chunk;
+        r = console_read(row->run_dir, (uint64_t) req.offset, req.max_bytes ? (size_t) req.max_bytes : 65536,
+                         &chunk);
+        if (r < 0)
+                return connect_error(e, CONNECT_INTERNAL, "cannot read the console log: %s", strerror(-r));
+        json_t *text = console_text_json(chunk.data, chunk.size);
+        char off[24], next[24];
+        snprintf(off, sizeof off, "%" PRIu64, chunk.offset);
+        snprintf(next, sizeof next, "%" PRIu64, chunk.next_offset);
+        *ret = json_pack("{s:o, s:s, s:s, s:b}", "data", text ? text : json_string(""), "offset", off,
+                         "nextOffset", next, "skipped", chunk.skipped);
+        console_chunk_done(&chunk);
+        return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
+}
+
+typedef struct HistoryRequest {
+        char *vm_id;
+        int32_t page_size;
+        char *page_token;
+} HistoryRequest;
+
+static const FieldSpec history_fields[] = {
+        { "vm_id", FIELD_STRING, offsetof(HistoryRequest, vm_id) },
+        { "page_size", FIELD_INT32, offsetof(HistoryRequest, page_size) },
+        { "page_token", FIELD_STRING, offsetof(HistoryRequest, page_token) },
+};
+
+/* Every event of a VM in order, deleted VMs included: history outlives the VM. */
+static int get_vm_history(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+        Manager *m = userdata;
+        HistoryRequest req = { 0 };
+        int64_t after = 0;
+        int r = connect_decode(in, history_fields, ELEMENTSOF(history_fields), &req, e);
+        if (r >= 0)
+                r = require_vm_id(req.vm_id, e);
+        if (r >= 0 && req.page_size < 0)
+                r = connect_error(e, CONNECT_INVALID_ARGUMENT, "page_size: must not be negative");
+        if (r >= 0 && parse_page_token(req.page_token, &after) < 0)
+                r = connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                  "page_token: not a token returned by GetVmHistory (\"%s\")", req.page_token);
+        _cleanup_(vm_row_freep) VmRow *row = NULL;
+        if (r >= 0) {
+                r = store_vm_get(m->store, req.vm_id, &row);
+                if (r == -ENOENT)
+                        r = not_found(e, req.vm_id);
+                else if (r < 0)
+                        r = store_failure(e, r, "GetVmHistory");
+        }
+        unsigned limit = req.page_size == 0 ? LIST_PAGE_DEFAULT
+                         : req.page_size > LIST_PAGE_MAX ? LIST_PAGE_MAX
+                                                         : (unsigned) req.page_size;
+        VmEvent *ev = NULL;
+        size_t n = 0;
+        if (r >= 0) {
+                r = store_events_list(m->store, req.vm_id, after, limit + 1, &ev, &n);
+                if (r < 0)
+                        r = store_failure(e, r, "GetVmHistory");
+        }
+        connect_request_free(history_fields, ELEMENTSOF(history_fields), &req);
+        if (r < 0)
+                return r;
+        json_t *events = json_array();
+        for (size_t i = 0; events && i < n && i < limit; i++)
+                json_array_append_new(events,
+                                      json_pack("{s:o, s:o, s:s, s:s, s:s, s:o, s:s}", "seq", int64_json(ev[i].seq),
+                                                "at", time_json(ev[i].at), "kind", ev[i].kind, "fromState",
+                                                ev[i].from_state, "toState", ev[i].to_state, "generation",
+                                                int64_json(ev[i].generation), "reason", ev[i].reason));
+        char token[24] = "";
+        if (n > limit)
+                snprintf(token, sizeof token, "p%" PRIx64, (uint64_t) ev[limit - 1].seq);
+        vm_event_array_free(ev, n);
+        *ret = json_pack("{s:o, s:s}", "events", events ? events : json_array(), "nextPageToken", token);
+        return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
+}
+
 const RpcMethod vm_service_methods[] = {
         { "CreateVm", create_vm },     { "BootVm", boot_vm },       { "ShutdownVm", shutdown_vm },
         { "PauseVm", pause_vm },       { "ResumeVm", resume_vm },   { "RebootVm", reboot_vm },
         { "DeleteVm", delete_vm },     { "GetVmInfo", get_vm_info }, { "ListVms", list_vms },
+        { "GetVmConsole", get_vm_console }, { "GetVmHistory", get_vm_history },
 };
 const size_t vm_service_n_methods = ELEMENTSOF(vm_service_methods);

@@ -15,6 +15,7 @@
 #include "reconcile/exit-watch.h"
 #include "reconcile/lifecycle.h"
 #include "util/crash-point.h"
+#include "vm/console.h"
 #include "util/log.h"
 
 #define RECONCILER_WORKERS_MAX 64
@@ -41,6 +42,7 @@ struct Reconciler {
         size_t n_asset_roots;
         uint64_t host_memory_bytes;
         ScopeManager *scopes;
+        uint64_t console_max_bytes;
         ExitWatch *watch;
         /* During reattach: the host rebooted since the last run (every VMM is
          * gone, none crashed), and the ids still to probe. */
@@ -720,6 +722,12 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                                 (void) handle_vmm_exit(&p, "by the periodic check");
                                 return;
                         }
+                        if (r->console_max_bytes > 0 && vm_phase_is_desirable(row->observed) &&
+                            row->observed != VM_PHASE_DELETED && !isempty(row->run_dir)) {
+                                int c = console_cap(row->run_dir, r->console_max_bytes);
+                                if (c < 0)
+                                        log_warning("vm %s: cannot cap the console log: %s", id, strerror(-c));
+                        }
                         if (row->observed_generation != row->generation) {
                                 VmObservation o = { .observed = row->observed,
                                                     .set_converged = true,
@@ -807,6 +815,7 @@ int reconciler_new(const ReconcilerOptions *o, Reconciler **ret) {
         r->n_asset_roots = o->n_asset_roots;
         r->host_memory_bytes = o->host_memory_bytes;
         r->scopes = o->scopes;
+        r->console_max_bytes = o->console_max_bytes;
         int w = exit_watch_new(on_vmm_exit, r, &r->watch);
         if (w < 0)
                 return w;

@@ -29,6 +29,7 @@ typedef struct ReconcilerOptions {
         size_t n_asset_roots;
         uint64_t host_memory_bytes;
         ScopeManager *scopes; /* may be NULL: no scopes */
+        uint64_t console_max_bytes; /* 0: no cap */
 } ReconcilerOptions;
 
 int reconciler_new(const ReconcilerOptions *o, Reconciler **ret);

@@ -812,7 +812,8 @@ int store_event_append(Store *s, const char *vm_id, const char *kind, VmPhase fr
         return conn_append_event(c.db, vm_id, now_ms(), kind, from, to, generation, reason);
 }
 
-int store_events_list(Store *s, const char *vm_id, unsigned limit, VmEvent **ret, size_t *ret_n) {
+int store_events_list(Store *s, const char *vm_id, int64_t after_seq, unsigned limit, VmEvent **ret,
+                      size_t *ret_n) {
         _cleanup_conn_ Conn c = { .store = s };
         int r = store_acquire(s, &c.db);
         if (r < 0)
@@ -820,12 +821,13 @@ int store_events_list(Store *s, const char *vm_id, unsigned limit, VmEvent **ret
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         r = prepare(c.db,
                     "SELECT seq, at, kind, from_state, to_state, generation, reason FROM vm_events "
-                    "WHERE vm_id = ? ORDER BY seq LIMIT ?",
+                    "WHERE vm_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                     &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, vm_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, limit);
+        sqlite3_bind_int64(st, 2, after_seq);
+        sqlite3_bind_int64(st, 3, limit);
         VmEvent *ev = NULL;
         size_t n = 0;
         int rc;

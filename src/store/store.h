@@ -168,7 +168,8 @@ typedef struct VmEvent {
         char *reason;
 } VmEvent;
 void vm_event_array_free(VmEvent *ev, size_t n);
-/* Events of one VM in order, at most limit. */
-int store_events_list(Store *s, const char *vm_id, unsigned limit, VmEvent **ret, size_t *ret_n);
+/* Events of one VM in order, after event seq after_seq (0: from the first), at most limit. */
+int store_events_list(Store *s, const char *vm_id, int64_t after_seq, unsigned limit, VmEvent **ret,
+                      size_t *ret_n);
 
 void strv_free_n(char **v, size_t n);
