@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "store/migrations.h"
+#include "store/store-internal.h"
 
 #define STORE_POOL_MAX 64
 #define STORE_BUSY_TIMEOUT_MS 10000
@@ -20,14 +21,13 @@ struct Store {
         size_t n_idle;
 };
 
-static void sqlite3_finalizep(sqlite3_stmt **s) {
+void sqlite3_finalizep(sqlite3_stmt **s) {
         if (*s)
                 sqlite3_finalize(*s);
 }
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
 /* The one translation point from SQLite result codes to negative errno. */
-static int sqlite_to_errno(int rc) {
+int sqlite_to_errno(int rc) {
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_ROW:
@@ -119,7 +119,7 @@ static int conn_open(const char *path, sqlite3 **ret) {
 }
 
 /* Borrow a connection (opening a new one if none is idle). */
-static int store_acquire(Store *s, sqlite3 **ret) {
+int store_acquire(Store *s, sqlite3 **ret) {
         pthread_mutex_lock(&s->lock);
         if (s->n_idle > 0) {
                 *ret = s->idle[--s->n_idle];
@@ -131,7 +131,7 @@ static int store_acquire(Store *s, sqlite3 **ret) {
 }
 
 /* Give a connection back; beyond the pool size it is closed. */
-static void store_release(Store *s, sqlite3 *db) {
+void store_release(Store *s, sqlite3 *db) {
         if (!db)
                 return;
         pthread_mutex_lock(&s->lock);
@@ -144,20 +144,13 @@ static void store_release(Store *s, sqlite3 *db) {
                 sqlite3_close_v2(db);
 }
 
-/* A borrowed connection released at scope exit (_cleanup_conn_). */
-typedef struct Conn {
-        Store *store;
-        sqlite3 *db;
-        bool in_txn;
-} Conn;
-static void conn_releasep(Conn *c) {
+void conn_releasep(Conn *c) {
         if (c->in_txn)
                 sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         store_release(c->store, c->db);
 }
-#define _cleanup_conn_ _cleanup_(conn_releasep)
 
-static int conn_begin(Conn *c, bool write) {
+int conn_begin(Conn *c, bool write) {
         int rc = sqlite3_exec(c->db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
@@ -165,7 +158,7 @@ static int conn_begin(Conn *c, bool write) {
         return 0;
 }
 
-static int conn_commit(Conn *c) {
+int conn_commit(Conn *c) {
         int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc); /* conn_releasep rolls back */
@@ -173,17 +166,17 @@ static int conn_commit(Conn *c) {
         return 0;
 }
 
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret) {
+int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret) {
         return sqlite_to_errno(sqlite3_prepare_v2(db, sql, -1, ret, NULL));
 }
 
 /* Run a statement with no result rows. */
-static int step_done(sqlite3_stmt *st) {
+int step_done(sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
         return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
 }
 
-static char *column_strdup(sqlite3_stmt *st, int i) {
+char *column_strdup(sqlite3_stmt *st, int i) {
         const unsigned char *t = sqlite3_column_text(st, i);
         return strdup(t ? (const char *) t : "");
 }
