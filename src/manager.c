@@ -158,6 +158,18 @@ static int on_resync(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_source_set_time_relative(s, (uint64_t) m->options->resync_interval_ms * 1000);
 }
 
+/* GET /healthz: 200 "ok" while serving (the event loop and database answer). */
+static int healthz(void *userdata, char **ret_body, const char **ret_content_type) {
+        *ret_body = strdup("ok\n");
+        *ret_content_type = "text/plain; charset=utf-8";
+        return *ret_body ? 0 : -ENOMEM;
+}
+
+const RawRoute manager_raw_routes[] = {
+        { "/healthz", healthz },
+};
+const size_t manager_n_raw_routes = ELEMENTSOF(manager_raw_routes);
+
 int manager_startup(Manager *m, char **ret_error) {
         int r = sd_event_default(&m->event);
         if (r < 0) {
@@ -214,8 +226,17 @@ int manager_startup(Manager *m, char **ret_error) {
                         return -EINVAL;
                 }
         }
-        r = http_server_start(m->options->listen, fd, VM_SERVICE_PREFIX, vm_service_methods,
-                              vm_service_n_methods, m, &m->http, ret_error);
+        HttpServerConfig hc = {
+                .listen_address = m->options->listen,
+                .listen_fd = fd,
+                .prefix = VM_SERVICE_PREFIX,
+                .methods = vm_service_methods,
+                .n_methods = vm_service_n_methods,
+                .raw_routes = manager_raw_routes,
+                .n_raw_routes = manager_n_raw_routes,
+                .userdata = m,
+        };
+        r = http_server_start(&hc, &m->http, ret_error);
         if (r < 0)
                 return r;
         log_info("metald listening on %s (data dir %s)", fd >= 0 ? "the socket systemd passed" : m->options->listen,

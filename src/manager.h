@@ -38,6 +38,10 @@ int manager_run(Manager *m);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
+/* Plain GET routes (/healthz, /metrics). */
+extern const RawRoute manager_raw_routes[];
+extern const size_t manager_n_raw_routes;
+
 /* The VmService handlers (api/vm-service.c). */
 extern const RpcMethod vm_service_methods[];
 extern const size_t vm_service_n_methods;

@@ -11,8 +11,22 @@
 
 #include "util/log.h"
 
+const double http_latency_bounds_s[HTTP_LATENCY_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01,  0.025, 0.05,
+                                                             0.1,   0.25,   0.5,   1.0,   5.0,   30.0 };
+
+/* Per-method counters, updated with relaxed atomics from connection threads. */
+typedef struct MethodCounters {
+        uint64_t requests;
+        uint64_t errors;
+        uint64_t buckets[HTTP_LATENCY_BUCKETS + 1]; /* non-cumulative here */
+        uint64_t sum_us;
+} MethodCounters;
+
 struct HttpServer {
         struct MHD_Daemon *mhd;
+        MethodCounters *counters; /* one per method */
+        const RawRoute *raw_routes;
+        size_t n_raw_routes;
         int listen_fd;
         unsigned port;
         const char *prefix;
@@ -25,6 +39,7 @@ struct HttpServer {
 /* Per-request state between libmicrohttpd's calls of the access handler. */
 typedef struct Request {
         const RpcMethod *method;
+        uint64_t started_us;
         char *body;
         size_t size;
         bool too_large;
@@ -63,6 +78,68 @@ static bool content_type_is_json(const char *ct) {
                (n == 33 && strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0);
 }
 
+static const RawRoute *find_raw(HttpServer *s, const char *url) {
+        for (size_t i = 0; i < s->n_raw_routes; i++)
+                if (streq(s->raw_routes[i].path, url))
+                        return &s->raw_routes[i];
+        return NULL;
+}
+
+static enum MHD_Result serve_raw(HttpServer *s, struct MHD_Connection *c, const RawRoute *route) {
+        char *body = NULL;
+        const char *type = "text/plain";
+        int r = route->handler(s->userdata, &body, &type);
+        if (r < 0 || !body) {
+                free(body);
+                ConnectError e;
+                connect_error(&e, CONNECT_INTERNAL, "%s failed: %s", route->path, strerror(r < 0 ? -r : ENOMEM));
+                return queue_error(c, &e, 0);
+        }
+        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(body);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static void count_request(HttpServer *s, const Request *req, bool error) {
+        MethodCounters *mc = &s->counters[req->method - s->methods];
+        uint64_t us = now_mono_us() - req->started_us;
+        size_t b = 0;
+        while (b < HTTP_LATENCY_BUCKETS && (double) us / 1e6 > http_latency_bounds_s[b])
+                b++;
+        __atomic_fetch_add(&mc->requests, 1, __ATOMIC_RELAXED);
+        if (error)
+                __atomic_fetch_add(&mc->errors, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&mc->buckets[b], 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&mc->sum_us, us, __ATOMIC_RELAXED);
+}
+
+int http_server_stats(HttpServer *s, HttpMethodStats **ret, size_t *ret_n) {
+        HttpMethodStats *st = calloc(s->n_methods ? s->n_methods : 1, sizeof *st);
+        if (!st)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_methods; i++) {
+                MethodCounters *mc = &s->counters[i];
+                st[i].method = s->methods[i].name;
+                st[i].requests = __atomic_load_n(&mc->requests, __ATOMIC_RELAXED);
+                st[i].errors = __atomic_load_n(&mc->errors, __ATOMIC_RELAXED);
+                uint64_t cum = 0;
+                for (size_t b = 0; b <= HTTP_LATENCY_BUCKETS; b++) {
+                        cum += __atomic_load_n(&mc->buckets[b], __ATOMIC_RELAXED);
+                        st[i].buckets[b] = cum;
+                }
+                st[i].sum_s = (double) __atomic_load_n(&mc->sum_us, __ATOMIC_RELAXED) / 1e6;
+        }
+        *ret = st;
+        *ret_n = s->n_methods;
+        return 0;
+}
+
 static const RpcMethod *find_method(HttpServer *s, const char *url) {
         if (strncmp(url, s->prefix, s->prefix_len) != 0)
                 return NULL;
@@ -77,6 +154,9 @@ static const RpcMethod *find_method(HttpServer *s, const char *url) {
 static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, const char *url,
                                      const char *http_method, void **con_cls) {
         ConnectError e;
+        const RawRoute *raw = streq(http_method, "GET") ? find_raw(s, url) : NULL;
+        if (raw)
+                return serve_raw(s, c, raw);
         const RpcMethod *m = find_method(s, url);
         if (!m) {
                 connect_error(&e, CONNECT_UNIMPLEMENTED, "unknown method %s (this server serves %s*)", url,
@@ -110,6 +190,7 @@ static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, co
         if (!req)
                 return MHD_NO;
         req->method = m;
+        req->started_us = now_mono_us();
         *con_cls = req;
         return MHD_YES;
 }
@@ -120,6 +201,7 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
         if (req->too_large) {
                 connect_error(&e, CONNECT_RESOURCE_EXHAUSTED, "request body exceeds the limit of %u bytes",
                               HTTP_BODY_MAX);
+                count_request(s, req, true);
                 return queue_error(c, &e, 0);
         }
         json_t *in;
@@ -131,12 +213,14 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
                 if (!in) {
                         connect_error(&e, CONNECT_INVALID_ARGUMENT, "malformed JSON at line %d column %d: %s",
                                       jerr.line, jerr.column, jerr.text);
+                        count_request(s, req, true);
                         return queue_error(c, &e, 0);
                 }
         }
         json_t *out = NULL;
         int r = req->method->handler(s->userdata, in, &out, &e);
         json_decref(in);
+        count_request(s, req, r < 0);
         if (r < 0) {
                 json_decref(out);
                 return queue_error(c, &e, 0);
@@ -236,10 +320,13 @@ static int listen_socket(const char *address, int *ret_fd, char **ret_error) {
         return r;
 }
 
-int http_server_start(const char *listen_address, int listen_fd, const char *prefix,
-                      const RpcMethod *methods, size_t n_methods, void *userdata, HttpServer **ret,
-                      char **ret_error) {
-        assert(listen_address && prefix && methods && ret);
+int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_error) {
+        assert(cfg && cfg->listen_address && cfg->prefix && cfg->methods && ret);
+        const char *listen_address = cfg->listen_address, *prefix = cfg->prefix;
+        const RpcMethod *methods = cfg->methods;
+        size_t n_methods = cfg->n_methods;
+        int listen_fd = cfg->listen_fd;
+        void *userdata = cfg->userdata;
         HttpServer *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
@@ -249,12 +336,20 @@ int http_server_start(const char *listen_address, int listen_fd, const char *pre
         s->methods = methods;
         s->n_methods = n_methods;
         s->userdata = userdata;
+        s->raw_routes = cfg->raw_routes;
+        s->n_raw_routes = cfg->n_raw_routes;
+        s->counters = calloc(n_methods ? n_methods : 1, sizeof *s->counters);
+        if (!s->counters) {
+                free(s);
+                return -ENOMEM;
+        }
         int r = 0;
         if (listen_fd >= 0)
                 s->listen_fd = listen_fd;
         else
                 r = listen_socket(listen_address, &s->listen_fd, ret_error);
         if (r < 0) {
+                free(s->counters);
                 free(s);
                 return r;
         }
@@ -273,6 +368,7 @@ int http_server_start(const char *listen_address, int listen_fd, const char *pre
                 MHD_OPTION_THREAD_STACK_SIZE, (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
                 safe_close(s->listen_fd);
+                free(s->counters);
                 free(s);
                 *ret_error = strdup_printf("cannot start the HTTP server on %s", listen_address);
                 return -EIO;
@@ -300,5 +396,6 @@ HttpServer *http_server_stop(HttpServer *s) {
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);
         safe_close(s->listen_fd);
+        free(s->counters);
         return mfree(s);
 }

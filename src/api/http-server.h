@@ -29,15 +29,41 @@ typedef struct RpcMethod {
 
 typedef struct HttpServer HttpServer;
 
-/*
- * Serve prefix + method names ("/vmprovisioner.v1.VmService/" + "CreateVm")
- * on listen_fd when it is >= 0 (a socket handed over by systemd; the server
- * takes ownership), else on a new socket bound to listen_address ("HOST:PORT",
- * "[v6]:PORT"; port 0 picks one). methods must stay valid while it runs.
- */
-int http_server_start(const char *listen_address, int listen_fd, const char *prefix,
-                      const RpcMethod *methods, size_t n_methods, void *userdata, HttpServer **ret,
-                      char **ret_error);
+/* A plain (non-Connect) GET resource such as /metrics: fill a malloc'ed body
+ * and a static content type; < 0 answers 500. Runs on the connection's thread. */
+typedef int (*RawGetHandler)(void *userdata, char **ret_body, const char **ret_content_type);
+typedef struct RawRoute {
+        const char *path; /* "/metrics" */
+        RawGetHandler handler;
+} RawRoute;
+
+/* Request counts and latencies per RPC method, for /metrics. */
+#define HTTP_LATENCY_BUCKETS 12
+extern const double http_latency_bounds_s[HTTP_LATENCY_BUCKETS]; /* upper bounds, seconds */
+typedef struct HttpMethodStats {
+        const char *method;
+        uint64_t requests;
+        uint64_t errors; /* answered with a Connect error */
+        uint64_t buckets[HTTP_LATENCY_BUCKETS + 1]; /* cumulative counts per bound; last = +Inf */
+        double sum_s;
+} HttpMethodStats;
+/* A snapshot, one entry per method (n_methods of them, in table order). */
+int http_server_stats(HttpServer *s, HttpMethodStats **ret, size_t *ret_n);
+
+typedef struct HttpServerConfig {
+        const char *listen_address; /* "HOST:PORT", "[v6]:PORT"; port 0 picks one */
+        int listen_fd;              /* >= 0: a socket handed over by systemd (the server owns it) */
+        const char *prefix;         /* "/vmprovisioner.v1.VmService/" */
+        const RpcMethod *methods;   /* must stay valid while the server runs */
+        size_t n_methods;
+        const RawRoute *raw_routes; /* plain GETs such as /metrics; may be NULL */
+        size_t n_raw_routes;
+        void *userdata;             /* passed to every handler */
+} HttpServerConfig;
+
+/* Serve POST prefix + method names, and the raw GET routes, on listen_fd or a
+ * new socket bound to listen_address. */
+int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_error);
 /* The port actually bound (useful with port 0). */
 unsigned http_server_port(const HttpServer *s);
 /* Stop accepting new connections; requests in flight go on. */

@@ -23,4 +23,6 @@ check "empty body is an empty message" "$(code -X POST "$P/ListVms" --data-binar
 check "responses are application/json" "$(curl -s -D - -o /dev/null -X POST "$P/ListVms" -d '{}' | tr -d '\r' | grep -i '^content-type:' | cut -d' ' -f2)" application/json
 check "duplicate keys are refused" "$(jf .code "$(body -X POST "$P/ListVms" -d '{"page_size":1,"page_size":2}')")" invalid_argument
 check "lowerCamelCase answers" "$(jf 'keys | join(",")' "$(body -X POST "$P/ListVms" -d '{}')")" "nextPageToken,vms"
+check "GET /healthz answers ok" "$(body "$URL/healthz")" ok
+check "POST /healthz is not a route" "$(code -X POST "$URL/healthz" -d '{}')" 404
 finish
