@@ -5,6 +5,7 @@
 #include "options.h"
 #include "test.h"
 #include "util/log.h"
+#include "util/strset.h"
 
 static void test_util(void) {
         char buf[40];
@@ -111,7 +112,44 @@ static void test_options(void) {
         options_done(&o);
 }
 
+static void test_strset(void) {
+        StrSet s = { 0 };
+        char key[32];
+        for (int i = 0; i < 5000; i++) {
+                snprintf(key, sizeof key, "vm-%d", i);
+                CHECK(strset_add(&s, key) == 1);
+        }
+        CHECK(strset_add(&s, "vm-7") == 0);
+        CHECK_INTEQ(s.n, 5000);
+        CHECK(strset_contains(&s, "vm-4999"));
+        CHECK(!strset_contains(&s, "vm-5000"));
+        for (int i = 0; i < 5000; i += 2) {
+                snprintf(key, sizeof key, "vm-%d", i);
+                CHECK(strset_remove(&s, key));
+        }
+        CHECK(!strset_remove(&s, "vm-0"));
+        CHECK_INTEQ(s.n, 2500);
+        int found = 0;
+        for (int i = 0; i < 5000; i++) {
+                snprintf(key, sizeof key, "vm-%d", i);
+                found += strset_contains(&s, key);
+        }
+        CHECK_INTEQ(found, 2500);
+        /* Churn: tombstones must not fill the table. */
+        for (int round = 0; round < 20; round++)
+                for (int i = 0; i < 1000; i++) {
+                        snprintf(key, sizeof key, "churn-%d-%d", round, i);
+                        CHECK(strset_add(&s, key) == 1);
+                        CHECK(strset_remove(&s, key));
+                }
+        CHECK_INTEQ(s.n, 2500);
+        CHECK(s.cap <= 16384);
+        strset_clear(&s);
+        CHECK(!strset_contains(&s, "vm-1"));
+}
+
 int main(void) {
+        test_strset();
         test_util();
         test_options();
         return test_done("test-util");

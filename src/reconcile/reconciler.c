@@ -15,6 +15,7 @@
 #include "reconcile/exit-watch.h"
 #include "reconcile/lifecycle.h"
 #include "util/crash-point.h"
+#include "util/strset.h"
 #include "vm/console.h"
 #include "util/log.h"
 
@@ -47,8 +48,7 @@ struct Reconciler {
         /* During reattach: the host rebooted since the last run (every VMM is
          * gone, none crashed), and the ids still to probe. */
         bool host_rebooted;
-        char **to_probe;
-        size_t n_to_probe;
+        StrSet to_probe;
 
         pthread_mutex_t lock;
         pthread_cond_t work;    /* signalled when the queue gets an item, or on stop */
@@ -56,8 +56,9 @@ struct Reconciler {
         uint64_t change_seq;
         /* Queue: ids in FIFO order (an id appears at most once), the ids a worker
          * is on, and delayed retries. Linear scans: the queue is short. */
-        char **ready;
-        size_t n_ready, cap_ready;
+        char **ready; /* FIFO: live entries are ready[head .. n_ready) */
+        size_t head, n_ready, cap_ready;
+        StrSet queued; /* the ids in ready[], for O(1) "already queued?" */
         char **busy;
         size_t n_busy;
         Delayed *delayed;
@@ -85,8 +86,15 @@ static bool strv_contains(char **v, size_t n, const char *s) {
 
 /* Caller holds the lock. Appends id to the ready FIFO unless it is there. */
 static void enqueue_locked(Reconciler *r, const char *id) {
-        if (strv_contains(r->ready, r->n_ready, id))
+        if (strset_contains(&r->queued, id))
                 return;
+        if (r->head > 0 && r->head == r->n_ready) {
+                r->head = r->n_ready = 0; /* empty: start over at the front */
+        } else if (r->n_ready == r->cap_ready && r->head > r->cap_ready / 2) {
+                memmove(r->ready, r->ready + r->head, (r->n_ready - r->head) * sizeof(char *));
+                r->n_ready -= r->head;
+                r->head = 0;
+        }
         if (r->n_ready == r->cap_ready) {
                 size_t cap = r->cap_ready ? r->cap_ready * 2 : 64;
                 char **nr = realloc(r->ready, cap * sizeof *nr);
@@ -96,8 +104,10 @@ static void enqueue_locked(Reconciler *r, const char *id) {
                 r->cap_ready = cap;
         }
         char *copy = strdup(id);
-        if (!copy)
+        if (!copy || strset_add(&r->queued, id) < 0) {
+                free(copy);
                 return;
+        }
         r->ready[r->n_ready++] = copy;
         pthread_cond_signal(&r->work);
 }
@@ -148,13 +158,7 @@ void reconciler_child_exited(Reconciler *r, pid_t pid, int status) {
 
 /* Caller holds the lock. Removes id from the ids still to probe; true if it was there. */
 static bool take_probe_locked(Reconciler *r, const char *id) {
-        for (size_t i = 0; i < r->n_to_probe; i++)
-                if (streq(r->to_probe[i], id)) {
-                        free(r->to_probe[i]);
-                        r->to_probe[i] = r->to_probe[--r->n_to_probe];
-                        return true;
-                }
-        return false;
+        return strset_remove(&r->to_probe, id);
 }
 
 /* ---- steps ---------------------------------------------------------------- */
@@ -689,7 +693,7 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                         return;
                 }
                 pthread_mutex_lock(&r->lock);
-                bool probe = r->n_to_probe > 0 && strv_contains(r->to_probe, r->n_to_probe, id);
+                bool probe = r->to_probe.n > 0 && strset_contains(&r->to_probe, id);
                 pthread_mutex_unlock(&r->lock);
                 if (probe) {
                         /* Reattach: what is really there, before anything else. Only
@@ -762,8 +766,9 @@ static void *worker_main(void *userdata) {
                         i++;
                 }
                 /* The first queued id no other worker is on. */
+                /* At most n_workers queued ids are busy, so this scan is short. */
                 size_t pick = SIZE_MAX;
-                for (size_t i = 0; i < r->n_ready; i++)
+                for (size_t i = r->head; i < r->n_ready; i++)
                         if (!strv_contains(r->busy, r->n_busy, r->ready[i])) {
                                 pick = i;
                                 break;
@@ -781,8 +786,10 @@ static void *worker_main(void *userdata) {
                         continue;
                 }
                 char *id = r->ready[pick];
-                memmove(&r->ready[pick], &r->ready[pick + 1], (r->n_ready - pick - 1) * sizeof(char *));
-                r->n_ready--;
+                /* Close the gap by moving the (few, busy) entries before it up one. */
+                memmove(&r->ready[r->head + 1], &r->ready[r->head], (pick - r->head) * sizeof(char *));
+                r->head++;
+                strset_remove(&r->queued, id);
                 r->busy[r->n_busy++] = id;
                 pthread_mutex_unlock(&r->lock);
 
@@ -860,7 +867,11 @@ Reconciler *reconciler_free(Reconciler *r) {
                 return NULL;
         reconciler_stop(r);
         r->watch = exit_watch_free(r->watch);
-        strv_free_n(r->ready, r->n_ready);
+        for (size_t i = r->head; i < r->n_ready; i++)
+                free(r->ready[i]);
+        free(r->ready);
+        strset_clear(&r->queued);
+        strset_clear(&r->to_probe);
         for (size_t i = 0; i < r->n_delayed; i++)
                 free(r->delayed[i].id);
         free(r->delayed);
@@ -901,20 +912,18 @@ int reconciler_reattach_all(Reconciler *r, ReattachStats *ret_stats) {
          * until they are done, bounded: READY=1 means "reattached". */
         uint64_t t0 = now_mono_us();
         pthread_mutex_lock(&r->lock);
-        r->to_probe = ids;
-        r->n_to_probe = n;
         for (size_t i = 0; i < n; i++)
-                enqueue_locked(r, ids[i]);
+                if (strset_add(&r->to_probe, ids[i]) >= 0)
+                        enqueue_locked(r, ids[i]);
+        strv_free_n(ids, n);
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += REATTACH_TIMEOUT_MS / 1000;
-        while (r->n_to_probe > 0 && !atomic_load(&r->stopping))
+        while (r->to_probe.n > 0 && !atomic_load(&r->stopping))
                 if (pthread_cond_timedwait(&r->changed, &r->lock, &ts) != 0)
                         break;
-        size_t left = r->n_to_probe;
-        strv_free_n(r->to_probe, r->n_to_probe);
-        r->to_probe = NULL;
-        r->n_to_probe = 0;
+        size_t left = r->to_probe.n;
+        strset_clear(&r->to_probe);
         bool rebooted = r->host_rebooted;
         r->host_rebooted = false;
         pthread_mutex_unlock(&r->lock);
