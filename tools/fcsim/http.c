@@ -358,7 +358,9 @@ static int parse_header_line(Conn *c, const char *line, size_t n, char **ret_rea
                         *ret_reason = strdup("Invalid request.");
                         return -1;
                 }
-                bool has_identity = memmem(v, vn, "identity", 8) != NULL;
+                bool has_identity = false;
+                for (size_t i = 0; i + 8 <= vn && !has_identity; i++)
+                        has_identity = strncmp(v + i, "identity", 8) == 0;
                 const char *p = v, *end = v + vn;
                 while (p <= end) {
                         const char *comma = memchr(p, ',', (size_t) (end - p));

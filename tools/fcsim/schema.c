@@ -23,14 +23,14 @@ static const DeType t_string_seq = {.kind = DE_SEQ, .elem = &t_string};
 const DeType schema_any = {.kind = DE_ANY};
 
 bool schema_mac_valid(const char *s) {
-        /* MacAddr::from_str: six ':'-separated groups of exactly two hex digits. */
+        /* MacAddr::from_str: six ':'-separated groups of two characters, each
+         * group u8::from_str_radix(16) (which also takes a leading '+'). */
         if (strlen(s) != 17)
                 return false;
-        for (size_t i = 0; i < 17; i++) {
-                if (i % 3 == 2) {
-                        if (s[i] != ':')
-                                return false;
-                } else if (!isxdigit((unsigned char) s[i]))
+        for (size_t i = 0; i < 17; i += 3) {
+                if (i + 2 < 17 && s[i + 2] != ':')
+                        return false;
+                if (!isxdigit((unsigned char) s[i + 1]) || !(isxdigit((unsigned char) s[i]) || s[i] == '+'))
                         return false;
         }
         return true;
