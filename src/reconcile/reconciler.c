@@ -64,6 +64,7 @@ struct Reconciler {
         Delayed *delayed;
         size_t n_delayed;
         atomic_bool stopping;
+        atomic_uint_fast64_t n_errors; /* error observations, for reconciler_get_stats */
 
         pthread_t workers[RECONCILER_WORKERS_MAX];
         unsigned n_workers;
@@ -132,6 +133,13 @@ int reconciler_enqueue_all(Reconciler *r) {
         return (int) n;
 }
 
+void reconciler_get_stats(Reconciler *r, ReconcilerStats *ret) {
+        pthread_mutex_lock(&r->lock);
+        *ret = (ReconcilerStats) { .queued = r->n_ready - r->head, .delayed = r->n_delayed, .busy = r->n_busy };
+        pthread_mutex_unlock(&r->lock);
+        ret->errors = atomic_load(&r->n_errors);
+}
+
 /* Retry id no earlier than delay_ms from now. */
 static void enqueue_delayed(Reconciler *r, const char *id, uint64_t delay_ms) {
         pthread_mutex_lock(&r->lock);
@@ -172,6 +180,8 @@ typedef struct Pass {
 
 static int observe(Pass *p, const VmObservation *o) {
         int k = store_vm_observe(p->r->store, p->row->id, o);
+        if (o->set_error)
+                atomic_fetch_add(&p->r->n_errors, 1);
         if (k < 0)
                 log_error("vm %s: recording state %s failed: %s", p->row->id,
                           vm_phase_to_string(o->observed), strerror(-k));
@@ -610,6 +620,33 @@ static int handle_vmm_exit(Pass *p, const char *why) {
         return k;
 }
 
+/* A live VMM that is not in its scope (spawned by a metald without systemd, or
+ * one that died between spawn and adoption) is adopted now, so that it too
+ * outlives the next `systemctl restart metald`. */
+static void adopt_if_outside_scope(Pass *p) {
+        VmRow *row = p->row;
+        if (!scope_manager_active(p->r->scopes))
+                return;
+        char unit[128], path[64];
+        scope_unit_name(row->id, unit, sizeof unit);
+        snprintf(path, sizeof path, "/proc/%d/cgroup", (int) row->vmm.pid);
+        _cleanup_free_ char *cg = NULL;
+        if (read_full_file(path, 64 * 1024, &cg, NULL) < 0 || strstr(cg, unit))
+                return;
+        _cleanup_(vm_config_freep) VmConfig *cfg = NULL;
+        if (vm_config_from_canonical(row->config_json, &cfg) < 0)
+                return;
+        unsigned cpus = cfg->max_vcpu_count > cfg->vcpu_count ? cfg->max_vcpu_count : cfg->vcpu_count;
+        _cleanup_free_ char *err = NULL;
+        int k = scope_manager_adopt(p->r->scopes, row->id, row->vmm.pid,
+                                    cfg->memory_bytes + cfg->hotplug_bytes + VMM_MEMORY_OVERHEAD, cpus * 100, &err);
+        if (k < 0)
+                log_warning("vm %s: VMM pid %d is outside its scope and cannot be moved: %s", row->id,
+                            (int) row->vmm.pid, err ? err : strerror(-k));
+        else
+                log_info("vm %s: VMM pid %d moved into %s", row->id, (int) row->vmm.pid, unit);
+}
+
 /*
  * Find out what a VM whose VMM we are unsure about really is, and record it:
  * used after a failure (ACTION_RECOVER) and when reattaching at start.
@@ -640,6 +677,7 @@ static int probe_vm(Pass *p, const char *why) {
                         return -EIO;
                 }
                 if (st == VMM_STATE_RUNNING || st == VMM_STATE_PAUSED) {
+                        adopt_if_outside_scope(p);
                         int w = exit_watch_add(p->r->watch, row->id, row->vmm.pid, row->vmm.start_time);
                         if (w < 0)
                                 log_warning("vm %s: cannot watch VMM pid %d: %s", row->id, (int) row->vmm.pid,

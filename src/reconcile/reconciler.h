@@ -77,3 +77,12 @@ typedef enum WaitOutcome {
  * superseded at generation. *ret_row gets the last row read. */
 int reconciler_wait(Reconciler *r, const char *vm_id, int64_t generation, unsigned timeout_ms,
                     WaitOutcome *ret_outcome, VmRow **ret_row);
+
+/* For GET /metrics: work waiting and errors recorded since start. */
+typedef struct ReconcilerStats {
+        size_t queued;   /* VM ids ready for a worker */
+        size_t delayed;  /* retries waiting for their time */
+        size_t busy;     /* VMs a worker is on */
+        uint64_t errors; /* error observations recorded (failed steps, crashed VMMs) */
+} ReconcilerStats;
+void reconciler_get_stats(Reconciler *r, ReconcilerStats *ret);
