@@ -49,24 +49,6 @@ CREATE TRIGGER vm_events_append_only_delete BEFORE DELETE ON vm_events
 BEGIN
     SELECT RAISE(ABORT, 'vm_events is append-only');
 END;
-CREATE TABLE vm_metric_samples (
-    vm_id             TEXT    NOT NULL,
-    at                INTEGER NOT NULL,
-    cpu_ns            INTEGER NOT NULL DEFAULT 0,   -- cumulative VMM CPU time
-    rss_bytes         INTEGER NOT NULL DEFAULT 0,
-    uptime_ms         INTEGER NOT NULL DEFAULT 0,
-    block_read_bytes  INTEGER NOT NULL DEFAULT 0,   -- deltas since the previous sample
-    block_write_bytes INTEGER NOT NULL DEFAULT 0,
-    block_read_ops    INTEGER NOT NULL DEFAULT 0,
-    block_write_ops   INTEGER NOT NULL DEFAULT 0,
-    net_rx_bytes      INTEGER NOT NULL DEFAULT 0,
-    net_tx_bytes      INTEGER NOT NULL DEFAULT 0,
-    net_rx_packets    INTEGER NOT NULL DEFAULT 0,
-    net_tx_packets    INTEGER NOT NULL DEFAULT 0,
-    vcpu_exits        INTEGER NOT NULL DEFAULT 0,
-    source_offset     INTEGER NOT NULL DEFAULT 0,   -- metrics file offset read up to
-    PRIMARY KEY (vm_id, at)
-) STRICT, WITHOUT ROWID;
 CREATE VIEW vm_history AS
     SELECT vm_id, seq, datetime(at / 1000, 'unixepoch') AS at_utc, kind,
            from_state, to_state, generation, reason
@@ -75,3 +57,109 @@ CREATE TABLE daemon_state (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) STRICT;
+CREATE TABLE vm_metric_rounds (
+    at          INTEGER PRIMARY KEY,   -- ms since the epoch, strictly increasing
+    vms         INTEGER NOT NULL,      -- samples written in this round
+    collect_ms  INTEGER NOT NULL       -- time spent reading the VMMs before the write
+) STRICT;
+CREATE TABLE vm_metric_samples (
+    at                INTEGER NOT NULL,   -- vm_metric_rounds.at
+    vm_seq            INTEGER NOT NULL,   -- vms.seq
+    interval_ms       INTEGER NOT NULL,   -- wall time the deltas cover (first sample of a VMM: its age)
+    running           INTEGER NOT NULL,   -- 1: the guest ran (not paused, booted)
+    cpu_ns            INTEGER NOT NULL,   -- VMM CPU time, user + system, in the interval
+    rss_bytes         INTEGER NOT NULL,   -- VMM resident memory at the sample
+    uptime_ms         INTEGER NOT NULL,   -- VMM process age at the sample
+    block_read_bytes  INTEGER NOT NULL,
+    block_write_bytes INTEGER NOT NULL,
+    block_read_ops    INTEGER NOT NULL,
+    block_write_ops   INTEGER NOT NULL,
+    net_rx_bytes      INTEGER NOT NULL,
+    net_tx_bytes      INTEGER NOT NULL,
+    net_rx_packets    INTEGER NOT NULL,
+    net_tx_packets    INTEGER NOT NULL,
+    vcpu_exits        INTEGER NOT NULL,
+    PRIMARY KEY (at, vm_seq)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE vm_metric_totals (
+    vm_seq                INTEGER PRIMARY KEY,   -- vms.seq
+    at                    INTEGER NOT NULL,      -- the last sample
+    rss_bytes             INTEGER NOT NULL,      -- at the last sample
+    cpu_ns                INTEGER NOT NULL,      -- totals over the VM's life, every VMM
+    block_read_bytes      INTEGER NOT NULL,
+    block_write_bytes     INTEGER NOT NULL,
+    block_read_ops        INTEGER NOT NULL,
+    block_write_ops       INTEGER NOT NULL,
+    net_rx_bytes          INTEGER NOT NULL,
+    net_tx_bytes          INTEGER NOT NULL,
+    net_rx_packets        INTEGER NOT NULL,
+    net_tx_packets        INTEGER NOT NULL,
+    vcpu_exits            INTEGER NOT NULL,
+    vmm_pid               INTEGER NOT NULL,      -- host cursor: the VMM process
+    vmm_start_time        INTEGER NOT NULL,      -- /proc/<pid>/stat field 22
+    vmm_cpu_ns            INTEGER NOT NULL,      -- its cumulative CPU time at `at`
+    source_pid            INTEGER NOT NULL,      -- backend cursor: the VMM it belongs to
+    source_start_time     INTEGER NOT NULL,
+    source_offset         INTEGER NOT NULL,      -- firecracker: metrics.json bytes consumed
+    src_block_read_bytes  INTEGER NOT NULL,      -- cloud-hypervisor: vm.counters (cumulative) at `at`
+    src_block_write_bytes INTEGER NOT NULL,
+    src_block_read_ops    INTEGER NOT NULL,
+    src_block_write_ops   INTEGER NOT NULL,
+    src_net_rx_bytes      INTEGER NOT NULL,
+    src_net_tx_bytes      INTEGER NOT NULL,
+    src_net_rx_packets    INTEGER NOT NULL,
+    src_net_tx_packets    INTEGER NOT NULL,
+    src_vcpu_exits        INTEGER NOT NULL
+) STRICT;
+CREATE TABLE vm_usage_hourly (
+    hour              INTEGER NOT NULL,   -- start of the hour, ms since the epoch (UTC)
+    vm_seq            INTEGER NOT NULL,   -- vms.seq
+    cpu_ns            INTEGER NOT NULL,
+    max_rss_bytes     INTEGER NOT NULL,
+    block_read_bytes  INTEGER NOT NULL,
+    block_write_bytes INTEGER NOT NULL,
+    block_read_ops    INTEGER NOT NULL,
+    block_write_ops   INTEGER NOT NULL,
+    net_rx_bytes      INTEGER NOT NULL,
+    net_tx_bytes      INTEGER NOT NULL,
+    net_rx_packets    INTEGER NOT NULL,
+    net_tx_packets    INTEGER NOT NULL,
+    vcpu_exits        INTEGER NOT NULL,
+    samples           INTEGER NOT NULL,
+    running_ms        INTEGER NOT NULL,   -- sum of the running samples' intervals, at most one hour
+    PRIMARY KEY (hour, vm_seq)
+) STRICT, WITHOUT ROWID;
+CREATE VIEW vm_samples AS
+    SELECT v.id AS vm_id, s.at, datetime(s.at / 1000, 'unixepoch') AS at_utc,
+           s.interval_ms, s.running,
+           round(100.0 * s.cpu_ns / max(s.interval_ms * 1000000, 1), 2) AS cpu_percent,
+           s.cpu_ns, s.rss_bytes, s.uptime_ms / 1000 AS uptime_s,
+           s.block_read_bytes, s.block_write_bytes, s.block_read_ops, s.block_write_ops,
+           s.net_rx_bytes, s.net_tx_bytes, s.net_rx_packets, s.net_tx_packets, s.vcpu_exits
+    FROM vm_metric_samples s JOIN vms v ON v.seq = s.vm_seq;
+CREATE VIEW vm_usage_daily AS
+    SELECT v.id AS vm_id, v.customer_id, date(h.hour / 1000, 'unixepoch') AS day,
+           sum(h.cpu_ns) / 1e9 AS cpu_seconds, max(h.max_rss_bytes) AS max_rss_bytes,
+           sum(h.block_read_bytes) AS block_read_bytes, sum(h.block_write_bytes) AS block_write_bytes,
+           sum(h.block_read_ops) AS block_read_ops, sum(h.block_write_ops) AS block_write_ops,
+           sum(h.net_rx_bytes) AS net_rx_bytes, sum(h.net_tx_bytes) AS net_tx_bytes,
+           sum(h.net_rx_packets) AS net_rx_packets, sum(h.net_tx_packets) AS net_tx_packets,
+           sum(h.vcpu_exits) AS vcpu_exits, sum(h.samples) AS samples,
+           sum(h.running_ms) / 1000 AS running_seconds
+    FROM vm_usage_hourly h JOIN vms v ON v.seq = h.vm_seq
+    GROUP BY h.vm_seq, h.hour / 86400000;
+CREATE VIEW vm_uptime AS
+    WITH RECURSIVE
+    spans AS (
+        SELECT vm_id, at AS s,
+               coalesce(lead(at) OVER (PARTITION BY vm_id ORDER BY seq),
+                        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) AS e,
+               to_state
+        FROM vm_events WHERE kind = 'observed'),
+    days (vm_id, s, e, day) AS (
+        SELECT vm_id, s, e, s - s % 86400000 FROM spans WHERE to_state = 'running' AND e > s
+        UNION ALL
+        SELECT vm_id, s, e, day + 86400000 FROM days WHERE day + 86400000 < e)
+    SELECT vm_id, date(day / 1000, 'unixepoch') AS day,
+           sum(min(e, day + 86400000) - max(s, day)) / 1000.0 AS running_seconds
+    FROM days GROUP BY vm_id, day;

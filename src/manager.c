@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 
+#include "api/metrics-service.h"
 #include "util/log.h"
 
 /* Longest socket path a VM can get: <data-dir>/vms/<64-char id>/api.sock. */
@@ -101,6 +102,18 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 *ret_error = strdup_printf("cannot start the reconciler: %s", strerror(-r));
                 return r;
         }
+        SamplerOptions so = {
+                .store = m->store,
+                .interval_ms = o->metrics_interval_ms,
+                .retention_ms = o->metrics_retention_ms,
+                .rollup_retention_ms = o->rollup_retention_ms,
+                .api_timeout_ms = o->vmm_api_timeout_ms < 1000 ? o->vmm_api_timeout_ms : 1000,
+        };
+        r = sampler_new(&so, &m->sampler);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot set up metrics sampling: %s", strerror(-r));
+                return r;
+        }
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -109,6 +122,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->http = http_server_stop(m->http);
+        m->sampler = sampler_free(m->sampler);
         m->reconciler = reconciler_free(m->reconciler);
         m->scopes = scope_manager_free(m->scopes);
         m->store = store_free(m->store);
@@ -167,6 +181,7 @@ static int healthz(void *userdata, char **ret_body, const char **ret_content_typ
 
 const RawRoute manager_raw_routes[] = {
         { "/healthz", healthz },
+        { "/metrics", metrics_service_prometheus },
 };
 const size_t manager_n_raw_routes = ELEMENTSOF(manager_raw_routes);
 
@@ -239,6 +254,11 @@ int manager_startup(Manager *m, char **ret_error) {
         r = http_server_start(&hc, &m->http, ret_error);
         if (r < 0)
                 return r;
+        r = sampler_start(m->sampler);
+        if (r < 0) {
+                *ret_error = strdup_printf("cannot start metrics sampling: %s", strerror(-r));
+                return r;
+        }
         log_info("metald listening on %s (data dir %s)", fd >= 0 ? "the socket systemd passed" : m->options->listen,
                  m->options->data_dir);
         (void) sd_notifyf(0, "READY=1\nSTATUS=serving; reattached %zu VM(s) in %" PRIu64 " ms%s", rs.vms,
@@ -252,6 +272,7 @@ int manager_run(Manager *m) {
          * requests are then answered at once (their desired state is already
          * committed and is carried out after the next start), and the server can
          * finish every request in flight before it stops. */
+        sampler_stop(m->sampler);
         reconciler_stop(m->reconciler);
         m->http = http_server_stop(m->http);
         return r;

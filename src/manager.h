@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "api/http-server.h"
+#include "metrics/sampler.h"
 #include "options.h"
 #include "reconcile/reconciler.h"
 #include "store/store.h"
@@ -18,6 +19,7 @@ typedef struct Manager {
         const Options *options;
         Store *store;
         Reconciler *reconciler;
+        Sampler *sampler;
         ScopeManager *scopes;
         HttpServer *http;
         BackendOptions backend_options;

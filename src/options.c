@@ -21,6 +21,9 @@ enum {
         OPT_MAX_VMS,
         OPT_VMM_API_TIMEOUT,
         OPT_CONSOLE_MAX,
+        OPT_METRICS_INTERVAL,
+        OPT_METRICS_RETENTION,
+        OPT_ROLLUP_RETENTION,
         OPT_VERSION,
 };
 
@@ -58,6 +61,12 @@ static const struct {
           "cap of each VM's console log; older output is cut (default 4194304)" },
         { "vmm-api-timeout", OPT_VMM_API_TIMEOUT, "METALD_VMM_API_TIMEOUT", "MS",
           "timeout of each call to a VMM's API (default 5000)" },
+        { "metrics-interval", OPT_METRICS_INTERVAL, "METALD_METRICS_INTERVAL", "SECONDS",
+          "how often each VM's usage is sampled; fractions allowed, 0 turns sampling off (default 10)" },
+        { "metrics-retention", OPT_METRICS_RETENTION, "METALD_METRICS_RETENTION", "HOURS",
+          "how long raw usage samples are kept; fractions allowed (default 24)" },
+        { "rollup-retention", OPT_ROLLUP_RETENTION, "METALD_ROLLUP_RETENTION", "DAYS",
+          "how long hourly usage rollups are kept; fractions allowed (default 90)" },
 };
 
 void options_help(const char *argv0) {
@@ -114,6 +123,26 @@ static int add_asset_root(Options *o, const char *v, char **ret_error) {
         return 0;
 }
 
+/* A decimal number of units ("0.25") as milliseconds, between min_ms and
+ * max_ms; 0 is accepted when zero_ok. */
+static int parse_duration(const char *name, const char *v, double unit_ms, int64_t min_ms, int64_t max_ms,
+                          bool zero_ok, int64_t *ret, char **ret_error) {
+        char *end;
+        errno = 0;
+        double x = strtod(v, &end);
+        double ms = x * unit_ms;
+        bool ok = *v && !*end && !errno && v[0] != '-' && x == x && ms <= (double) max_ms &&
+                  (ms >= (double) min_ms || (zero_ok && x == 0));
+        if (!ok) {
+                *ret_error = strdup_printf("--%s: \"%s\" is not a number between %g and %g%s", name, v,
+                                           (double) min_ms / unit_ms, (double) max_ms / unit_ms,
+                                           zero_ok ? " (or 0)" : "");
+                return -EINVAL;
+        }
+        *ret = (int64_t) (ms + 0.5);
+        return 0;
+}
+
 /* Apply one option value, from the command line or the environment. */
 static int apply(Options *o, int id, const char *name, const char *v, char **ret_error) {
         switch (id) {
@@ -154,6 +183,19 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
                 return parse_uint(name, v, 1, 1000000, &o->max_vms, ret_error);
         case OPT_VMM_API_TIMEOUT:
                 return parse_uint(name, v, 10, 600000, &o->vmm_api_timeout_ms, ret_error);
+        case OPT_METRICS_INTERVAL: {
+                int64_t ms;
+                int r = parse_duration(name, v, 1000, 50, 86400000, true, &ms, ret_error);
+                if (r >= 0)
+                        o->metrics_interval_ms = (unsigned) ms;
+                return r;
+        }
+        case OPT_METRICS_RETENTION:
+                return parse_duration(name, v, 3600000, 1000, INT64_C(87600) * 3600000, false,
+                                      &o->metrics_retention_ms, ret_error);
+        case OPT_ROLLUP_RETENTION:
+                return parse_duration(name, v, 86400000, 1000, INT64_C(36500) * 86400000, false,
+                                      &o->rollup_retention_ms, ret_error);
         case OPT_CONSOLE_MAX: {
                 unsigned kib;
                 /* Given in bytes, kept to a whole KiB between 4 KiB and 4 GiB. */
@@ -187,6 +229,9 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
         o->max_vms = 10000;
         o->vmm_api_timeout_ms = 5000;
         o->console_max_bytes = 4u << 20;
+        o->metrics_interval_ms = 10000;
+        o->metrics_retention_ms = INT64_C(24) * 3600000;
+        o->rollup_retention_ms = INT64_C(90) * 86400000;
 
         /* The environment first; the command line then overrides it. A repeatable
          * option given on the command line replaces the environment's list. */

@@ -27,6 +27,9 @@ typedef struct Options {
         unsigned max_vms;
         unsigned vmm_api_timeout_ms;
         uint64_t console_max_bytes;
+        unsigned metrics_interval_ms;  /* usage sampling period; 0: off */
+        int64_t metrics_retention_ms;  /* raw samples kept this long */
+        int64_t rollup_retention_ms;   /* hourly rollups kept this long */
         bool help;
         bool version;
 } Options;

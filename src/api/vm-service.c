@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "api/metrics-service.h"
 #include "hv/hypervisor.h"
 #include "manager.h"
 #include "reconcile/lifecycle.h"
@@ -486,6 +487,7 @@ static int get_vm_info(void *userdata, const json_t *in, json_t **ret, ConnectEr
                 json_object_set_new(*ret, "restartPolicy", json_string(row->restart_policy));
                 json_object_set_new(*ret, "restarts", json_integer(row->restarts));
                 json_object_set_new(*ret, "lastExit", json_string(row->last_exit));
+                metrics_service_add_vm_info(m, row, *ret);
         }
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }
@@ -748,5 +750,6 @@ const RpcMethod vm_service_methods[] = {
         { "PauseVm", pause_vm },       { "ResumeVm", resume_vm },   { "RebootVm", reboot_vm },
         { "DeleteVm", delete_vm },     { "GetVmInfo", get_vm_info }, { "ListVms", list_vms },
         { "GetVmConsole", get_vm_console }, { "GetVmHistory", get_vm_history },
+        { "GetVmMetrics", metrics_service_get_vm_metrics },
 };
 const size_t vm_service_n_methods = ELEMENTSOF(vm_service_methods);
