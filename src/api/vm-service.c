@@ -268,7 +268,7 @@ typedef int (*VerbRule)(VmRow *row, VerbContext *v);
  * a failed VM, or one whose VMM died and waits for its restart backoff. */
 static bool needs_retry(const VmRow *row) {
         return row->observed == VM_PHASE_FAILED ||
-               !lifecycle_converged(row->observed, row->desired, row->reboot_requested > row->reboot_done);
+               !lifecycle_converged(row->observed, row->desired, vm_row_reboot_pending(row));
 }
 
 static int refuse_state(VerbContext *v, const VmRow *row, const char *what) {
@@ -295,6 +295,7 @@ static int rule_shutdown(VmRow *row, VerbContext *v) {
         if (row->desired == VM_PHASE_SHUTDOWN && !needs_retry(row))
                 return 0;
         row->desired = VM_PHASE_SHUTDOWN;
+        row->reboot_requested = row->reboot_done; /* a pending reboot is superseded */
         row->force_stop = v->req->force;
         row->shutdown_timeout_s = v->req->timeout_seconds > 0 ? v->req->timeout_seconds : 30;
         return 1;
@@ -306,6 +307,7 @@ static int rule_pause(VmRow *row, VerbContext *v) {
         if (row->desired == VM_PHASE_PAUSED && !needs_retry(row))
                 return 0;
         row->desired = VM_PHASE_PAUSED;
+        row->reboot_requested = row->reboot_done; /* a pending reboot is superseded */
         return 1;
 }
 
@@ -329,6 +331,7 @@ static int rule_reboot(VmRow *row, VerbContext *v) {
 
 static int rule_delete(VmRow *row, VerbContext *v) {
         row->desired = VM_PHASE_DELETED;
+        row->reboot_requested = row->reboot_done;
         row->deleted_at = now_ms();
         row->force_stop = true;
         return 1;
@@ -469,8 +472,7 @@ static int get_vm_info(void *userdata, const json_t *in, json_t **ret, ConnectEr
         bool transitioning = vm_phase_is_transitional(row->observed) ||
                              (row->observed != VM_PHASE_FAILED &&
                               (row->observed_generation < row->generation ||
-                               !lifecycle_converged(row->observed, row->desired,
-                                                    row->reboot_requested > row->reboot_done)));
+                               !lifecycle_converged(row->observed, row->desired, vm_row_reboot_pending(row))));
         *ret = json_pack(
                 "{s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:o, "
                 "s:{s:s, s:i, s:s, s:s, s:s}}",

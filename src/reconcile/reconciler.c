@@ -229,6 +229,31 @@ static void vmm_destroy(const VmmHandle *h) {
 }
 
 /*
+ * Kill every VMM of this VM that the database does not know about: one
+ * spawned just before a crash, whose pid was never recorded. It is found by
+ * its API socket path (<run_dir>/api.sock) in its command line. Steps that
+ * end with no VMM (stop, delete) call this, so none can outlive them.
+ */
+static void kill_unrecorded_vmms(const VmRow *row) {
+        if (isempty(row->run_dir))
+                return;
+        _cleanup_free_ char *sock = strdup_printf("%s/api.sock", row->run_dir);
+        if (!sock)
+                return;
+        for (int i = 0; i < 8; i++) {
+                pid_t pid;
+                uint64_t st;
+                if (vmm_find_by_cmdline(sock, &pid) < 0)
+                        return;
+                if (vmm_pid_start_time(pid, &st) < 0)
+                        continue;
+                log_warning("vm %s: killing VMM pid %d that no record knows (spawned before a crash)", row->id,
+                            (int) pid);
+                (void) vmm_kill(pid, st, sock, 5000);
+        }
+}
+
+/*
  * A step failed with err (message msg, may be NULL). Transient failures are
  * retried with capped exponential backoff; a permanent one, or too many
  * attempts, settles the VM in "failed" with the reason. A VMM that a failed
@@ -256,6 +281,7 @@ static void step_failed(Pass *p, LifecycleAction a, int err, const char *msg, co
                         /* Nothing of the failed start may keep running. */
                         if (row->vmm.pid > 0)
                                 vmm_destroy(&row->vmm);
+                        kill_unrecorded_vmms(row);
                         o.set_vmm = true;
                 }
                 o.observed = VM_PHASE_FAILED;
@@ -456,6 +482,8 @@ static int run_action(Pass *p, LifecycleAction a) {
                 break;
         case ACTION_STOP:
                 k = stop_vmm(p, row->force_stop, &how, &err);
+                if (k >= 0)
+                        kill_unrecorded_vmms(row);
                 done.set_vmm = true; /* clears the record */
                 done.reason = how;
                 break;
@@ -463,6 +491,8 @@ static int run_action(Pass *p, LifecycleAction a) {
                 k = vmm_alive(&row->vmm) ? vmm_kill(row->vmm.pid, row->vmm.start_time,
                                                      row->vmm.socket_path, 5000)
                                          : 0;
+                if (k >= 0)
+                        kill_unrecorded_vmms(row);
                 if (k >= 0 && !isempty(row->run_dir))
                         k = rm_rf(row->run_dir);
                 if (k < 0)
@@ -750,7 +780,7 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                 if (same_gen && row->next_attempt_at > now_ms() && row->observed != VM_PHASE_FAILED)
                         return; /* a retry is scheduled */
 
-                bool reboot_pending = row->reboot_requested > row->reboot_done;
+                bool reboot_pending = vm_row_reboot_pending(row);
                 LifecycleAction a = lifecycle_next(row->observed, row->desired, reboot_pending);
                 if (a == ACTION_RECOVER) {
                         if (probe_vm(&p, "recovering from failure") < 0)

@@ -53,6 +53,12 @@ typedef struct VmRow {
         int restarts;         /* automatic restarts in a row */
 } VmRow;
 
+/* A RebootVm was accepted and not yet carried out, and running is still what is
+ * wanted (a later shutdown, pause or delete supersedes a pending reboot). */
+static inline bool vm_row_reboot_pending(const VmRow *r) {
+        return r->desired == VM_PHASE_RUNNING && r->reboot_requested > r->reboot_done;
+}
+
 VmRow *vm_row_free(VmRow *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(VmRow *, vm_row_free);
 void vm_row_array_free(VmRow **rows, size_t n);

@@ -93,4 +93,36 @@ start_metald || exit 1
 wait_state midboot VM_STATE_RUNNING 10
 check "mid-boot VM reaches running after restart" "$(jf .state "$(rpc GetVmInfo '{"vm_id":"midboot"}' | cut -d' ' -f2-)")" VM_STATE_RUNNING
 check "and has exactly one VMM" "$(pgrep -fc "$DATA/vms/midboot/api.sock")" 1
+
+# A crash right after a VMM was spawned, before its pid was recorded: the
+# next step that ends with no VMM (here a shutdown that superseded the
+# reboot) must not leave it running (found by the crash campaign).
+kill9_metald
+FCSIM_SHUTDOWN_DELAY_MS=800 METALD_CRASH_AT=after-spawn:2 start_metald || exit 1
+rpc CreateVm "{\"vm_id\":\"unrecorded\",\"boot\":true,\"config\":$(config)}" >/dev/null
+( rpc RebootVm '{"vm_id":"unrecorded"}' >/dev/null & )
+sleep 0.3
+( rpc ShutdownVm '{"vm_id":"unrecorded"}' >/dev/null & )
+for _ in $(seq 1 100); do kill -0 $METALD_PID 2>/dev/null || break; sleep 0.05; done
+check "metald died at the crash point" "$(kill -0 $METALD_PID 2>/dev/null && echo alive || echo dead)" dead
+METALD_PID=
+start_metald || exit 1
+wait_state unrecorded VM_STATE_SHUTDOWN 10
+check "the unrecorded VMM is gone after the shutdown" "$(pgrep -fc "$DATA/vms/unrecorded/api.sock")" 0
+
+# A reboot superseded by a shutdown before it ran leaves nothing pending.
+stop_metald
+FCSIM_BOOT_DELAY_MS=1500 start_metald --workers 1 || exit 1
+rpc CreateVm "{\"vm_id\":\"busy\",\"config\":$(config)}" >/dev/null
+rpc BootVm '{"vm_id":"midboot"}' >/dev/null
+( rpc CreateVm "{\"vm_id\":\"slow\",\"boot\":true,\"config\":$(config)}" >/dev/null & )
+sleep 0.2
+( rpc RebootVm '{"vm_id":"midboot"}' > "$T/reboot.out" & )
+sleep 0.2
+rpc ShutdownVm '{"vm_id":"midboot"}' >/dev/null
+sleep 0.5
+check_match "the superseded reboot answers aborted" "$(cat "$T/reboot.out")" '^409 .*aborted'
+info=$(rpc GetVmInfo '{"vm_id":"midboot"}' | cut -d' ' -f2-)
+check "the VM is shut down" "$(jf .state "$info")" VM_STATE_SHUTDOWN
+check "and not transitioning" "$(jf .transitioning "$info")" false
 finish
