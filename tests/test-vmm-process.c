@@ -275,6 +275,49 @@ static void test_odd_comm(void) {
         unlink(odd);
 }
 
+/* A socket path given as an option item ("path=<sock>", Cloud Hypervisor's
+ * --api-socket, QEMU's -chardev) identifies the process too; an item is
+ * compared whole, like an argument. */
+static void test_option_items(void) {
+        char sock[PATH_MAX], qmp[PATH_MAX], api_arg[PATH_MAX + 8], chardev[PATH_MAX + 64], out[PATH_MAX];
+        char longer[PATH_MAX + 8], other[PATH_MAX];
+        pid_t pid = 0, found = 0;
+        uint64_t st = 0;
+        int status;
+
+        snprintf(sock, sizeof sock, "%s/vm/api.sock", tmpdir);
+        snprintf(qmp, sizeof qmp, "%s/vm/qmp.sock", tmpdir);
+        snprintf(api_arg, sizeof api_arg, "path=%s", sock);
+        snprintf(chardev, sizeof chardev, "socket,id=mon,path=%s,server=on,wait=off", qmp);
+        snprintf(out, sizeof out, "%s/items.log", tmpdir);
+        /* The shell stops itself: alive, and never outlives the test. */
+        char *const argv[] = { "/bin/sh", "-c",       "kill -STOP $$", "sh", "--api-socket",
+                               api_arg,   "-chardev", chardev,         NULL };
+
+        REQUIRE(vmm_spawn(argv, tmpdir, out, &pid, &st) == 0);
+        CHECK(vmm_is_alive(pid, st, sock));
+        CHECK(vmm_is_alive(pid, st, qmp));
+        CHECK(vmm_is_alive(pid, st, api_arg)); /* the whole argument, as before */
+        CHECK(vmm_find_by_cmdline(sock, &found) == 0 && found == pid);
+        CHECK(vmm_find_by_cmdline(qmp, &found) == 0 && found == pid);
+
+        /* Items are compared whole, and only "<key>=" may precede the path. */
+        snprintf(longer, sizeof longer, "%s/vm/api.sock.x", tmpdir);
+        snprintf(other, sizeof other, "%s/api.sock", tmpdir);
+        CHECK(!vmm_is_alive(pid, st, longer));
+        CHECK(!vmm_is_alive(pid, st, sock + 1));
+        CHECK(!vmm_is_alive(pid, st, other));
+        CHECK(vmm_is_alive(pid, st, "mon")); /* any item's value, compared whole */
+        CHECK(!vmm_is_alive(pid, st, "mo"));
+        CHECK(!vmm_is_alive(pid, st, "n"));
+        CHECK(!vmm_is_alive(pid, st, "socket")); /* an item without "<key>=" does not count */
+        CHECK(!vmm_is_alive(pid, st, "server=on")); /* the needle is the value, never the item */
+
+        CHECK(vmm_kill(pid, st, sock, 2000) == 0);
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
 /* Failures before or at exec come back from vmm_spawn, the child reaped. */
 static void test_exec_failures(void) {
         char out[PATH_MAX], noexec[PATH_MAX], missing_dir_out[PATH_MAX];
@@ -372,6 +415,7 @@ int main(int argc, char **argv) {
         test_spawn_detached();
         test_stdio_and_exit();
         test_odd_comm();
+        test_option_items();
         test_exec_failures();
         test_spawn_without_stdio();
 

@@ -7,6 +7,8 @@
 
 const Backend *const backend_table[] = {
         &backend_firecracker,
+        &backend_cloud_hypervisor,
+        &backend_qemu,
         NULL,
 };
 

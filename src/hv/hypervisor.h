@@ -85,14 +85,18 @@ typedef struct Backend {
                      char **ret_error);
 
         /* Configure the VM from spec->config and boot it (Firecracker:
-         * machine-config, boot-source, drives, metrics, InstanceStart). */
+         * machine-config, boot-source, drives, metrics, InstanceStart; Cloud
+         * Hypervisor: vm.create, vm.boot). Booted already is a success. */
         int (*boot)(const BackendOptions *o, const VmmSpec *spec, const VmmHandle *h,
                     char **ret_error);
 
+        /* Pause / resume the guest. A guest already paused (running) is a
+         * success: a step re-run after a crash must not fail. */
         int (*pause)(const BackendOptions *o, const VmmHandle *h, char **ret_error);
         int (*resume)(const BackendOptions *o, const VmmHandle *h, char **ret_error);
 
-        /* Ask the guest to power off (Firecracker: SendCtrlAltDel). Does not wait. */
+        /* Ask the guest to power off (Firecracker: SendCtrlAltDel; Cloud
+         * Hypervisor: vm.power-button). Does not wait. */
         int (*request_shutdown)(const BackendOptions *o, const VmmHandle *h, char **ret_error);
 
         /* Ask the VMM what state the guest is in; -ESRCH / VMM_STATE_GONE if the
@@ -106,3 +110,5 @@ extern const Backend *const backend_table[];
 const Backend *backend_find(const char *name);
 
 extern const Backend backend_firecracker;
+extern const Backend backend_cloud_hypervisor;
+extern const Backend backend_qemu;

@@ -113,9 +113,39 @@ int vmm_pid_start_time(pid_t pid, uint64_t *ret) {
 }
 
 /*
- * True if one of the NUL-separated arguments in /proc/<pid>/cmdline equals
- * needle. Whole arguments, not substrings: "/run/a/api.sock" must not match
- * a process started with "/x/run/a/api.sock". False on any read error.
+ * Does the argument arg (len bytes) name needle? It does if it equals needle,
+ * or if it is a comma-separated option list with an item "<key>=<needle>",
+ * key made of [A-Za-z0-9_-] (Cloud Hypervisor's "--api-socket path=<sock>",
+ * QEMU's "-chardev socket,id=m,path=<sock>,server=on"). Items are compared
+ * whole: "path=/x/run/a/api.sock" does not name "/run/a/api.sock".
+ */
+static bool arg_names(const char *arg, size_t len, const char *needle) {
+        size_t n = strlen(needle);
+
+        if (len == n && memcmp(arg, needle, n) == 0)
+                return true;
+        for (size_t i = 0; i < len;) {
+                size_t item = i, end = i;
+                while (end < len && arg[end] != ',')
+                        end++;
+                size_t key = item;
+                while (key < end &&
+                       (arg[key] == '_' || arg[key] == '-' || (arg[key] >= 'a' && arg[key] <= 'z') ||
+                        (arg[key] >= 'A' && arg[key] <= 'Z') || (arg[key] >= '0' && arg[key] <= '9')))
+                        key++;
+                if (key > item && key < end && arg[key] == '=' && end - key - 1 == n &&
+                    memcmp(arg + key + 1, needle, n) == 0)
+                        return true;
+                i = end + 1;
+        }
+        return false;
+}
+
+/*
+ * True if one of the NUL-separated arguments in /proc/<pid>/cmdline names
+ * needle (arg_names). Whole arguments or option items, not substrings:
+ * "/run/a/api.sock" must not match a process started with
+ * "/x/run/a/api.sock". False on any read error.
  */
 static bool cmdline_has_arg(pid_t pid, const char *needle) {
         char path[64];
@@ -128,7 +158,7 @@ static bool cmdline_has_arg(pid_t pid, const char *needle) {
         for (size_t i = 0; i < size;) {
                 const char *arg = buf + i;
                 size_t len = strnlen(arg, size - i);
-                if (len == strlen(needle) && memcmp(arg, needle, len) == 0)
+                if (arg_names(arg, len, needle))
                         return true;
                 i += len + 1;
         }

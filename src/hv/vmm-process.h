@@ -31,7 +31,9 @@ int vmm_pid_start_time(pid_t pid, uint64_t *ret);
 /* True if pid is alive, not a zombie, started at start_time and its cmdline
  * contains needle (e.g. the VM's socket path).
  * "Contains" means: one NUL-separated argument of /proc/<pid>/cmdline equals
- * needle exactly (so "/run/a/api.sock" does not match "/x/run/a/api.sock").
+ * needle exactly (so "/run/a/api.sock" does not match "/x/run/a/api.sock"),
+ * or is a comma-separated option list with an item "<key>=<needle>" exactly,
+ * key of [A-Za-z0-9_-] (Cloud Hypervisor's "path=<socket>").
  * needle may be NULL: then pid + start time only. */
 bool vmm_is_alive(pid_t pid, uint64_t start_time, const char *needle);
 

@@ -690,6 +690,8 @@ static int probe_vm(Pass *p, const char *why) {
                 VmmState st;
                 _cleanup_free_ char *err = NULL;
                 int k = p->backend->query(p->r->bo, &row->vmm, &st, &err);
+                if (k == -ESRCH && !vmm_alive(&row->vmm))
+                        return probe_vm(p, why); /* it died while we asked: the gone path */
                 if (k < 0) {
                         _cleanup_free_ char *msg =
                                 strdup_printf("VMM pid %d is alive but its API does not answer: %s",

@@ -24,7 +24,7 @@ PORT=8080
 URL=http://127.0.0.1:$PORT
 METALD_PID=
 mkdir -p "$ASSETS"
-printf 'not really a kernel\n' > "$ASSETS/vmlinux"
+printf '\177ELF: not really a kernel\n' > "$ASSETS/vmlinux"
 truncate -s 64M "$ASSETS/rootfs.ext4"
 truncate -s 16M "$ASSETS/data.ext4"
 
@@ -40,9 +40,11 @@ check_match() {
         if [[ "$2" =~ $3 ]]; then ok "$1"; else not_ok "$1: '$2' does not match /$3/"; fi
 }
 
-# start_metald [extra args...]: start and wait until it answers.
+# start_metald [extra args...]: start and wait until it answers. With CHSIM
+# set, chsim is the daemon's cloud-hypervisor (a later argument overrides it).
 start_metald() {
         "$METALD" --listen 127.0.0.1:$PORT --data-dir "$DATA" --firecracker-binary "$FCSIM" \
+                ${CHSIM:+--cloud-hypervisor-binary "$CHSIM"} \
                 --asset-root "$ASSETS" --request-timeout 10 --resync-interval 200 "$@" \
                 >>"$T/metald.log" 2>&1 &
         METALD_PID=$!

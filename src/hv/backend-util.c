@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the hypervisor backends (backend-util.h). No state. */
+#include "hv/backend-util.h"
+
+#include <assert.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "hv/unix-http.h"
+#include "hv/vmm-process.h"
+#include "util/log.h"
+
+#define BACKEND_API_TIMEOUT_DEFAULT_MS 5000u
+/* How much of each run_dir file to quote when a VMM fails to start. */
+#define BACKEND_LOG_TAIL_BYTES 1024u
+/* Bound on the attempts to get rid of processes that hold a socket path. */
+#define BACKEND_STALE_KILL_MAX 8u
+
+void backend_set_error(char **ret_error, const char *fmt, ...) {
+        if (!ret_error)
+                return;
+        va_list ap;
+        char *s = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        *ret_error = s;
+}
+
+unsigned backend_api_timeout_ms(const BackendOptions *o) {
+        assert(o);
+        return o->api_timeout_ms > 0 ? o->api_timeout_ms : BACKEND_API_TIMEOUT_DEFAULT_MS;
+}
+
+int backend_resolve_binary(const char *backend, const char *name, char **ret, char **ret_error) {
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+
+        assert(backend);
+        assert(ret);
+
+        if (isempty(name)) {
+                backend_set_error(ret_error, "%s: no binary configured", backend);
+                return -ENOENT;
+        }
+        if (name[0] == '/')
+                path = strdup(name);
+        else if (strchr(name, '/')) {
+                char cwd[4096];
+                if (!getcwd(cwd, sizeof cwd))
+                        return -errno;
+                path = strdup_printf("%s/%s", cwd, name);
+        } else {
+                const char *search = getenv("PATH");
+                if (isempty(search))
+                        search = "/usr/local/bin:/usr/bin:/bin";
+                for (const char *p = search; *p;) {
+                        size_t n = strcspn(p, ":");
+                        _cleanup_free_ char *cand = strdup_printf("%.*s/%s", (int) n, p, name);
+                        if (!cand)
+                                return -ENOMEM;
+                        if (n > 0 && cand[0] == '/' && stat(cand, &st) >= 0 && S_ISREG(st.st_mode) &&
+                            access(cand, X_OK) >= 0) {
+                                path = TAKE_PTR(cand);
+                                break;
+                        }
+                        p += n + (p[n] == ':');
+                }
+                if (!path) {
+                        backend_set_error(ret_error, "%s: binary %s not found in $PATH", backend, name);
+                        return -ENOENT;
+                }
+        }
+        if (!path)
+                return -ENOMEM;
+
+        if (stat(path, &st) < 0) {
+                int r = -errno;
+                backend_set_error(ret_error, "%s: binary %s: %s", backend, path, strerror(-r));
+                return r;
+        }
+        if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
+                backend_set_error(ret_error, "%s: binary %s: not an executable file", backend, path);
+                return -EACCES;
+        }
+        *ret = TAKE_PTR(path);
+        return 0;
+}
+
+int backend_ensure_regular_file(const char *path, bool truncate) {
+        struct stat st;
+
+        assert(path);
+        if (lstat(path, &st) >= 0 && !S_ISREG(st.st_mode) && unlink(path) < 0)
+                return -errno;
+        _cleanup_close_ int fd =
+                open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | (truncate ? O_TRUNC : 0),
+                     0600);
+        return fd < 0 ? -errno : 0;
+}
+
+int backend_rotate_file(const char *backend, const char *path, char **ret_error) {
+        struct stat st;
+        int r;
+
+        assert(backend && path);
+        _cleanup_free_ char *old = strdup_printf("%s.old", path);
+        if (!old)
+                return -ENOMEM;
+        if (stat(path, &st) >= 0 && S_ISREG(st.st_mode) && st.st_size > 0 && rename(path, old) < 0) {
+                r = -errno;
+                backend_set_error(ret_error, "%s: cannot rename %s: %s", backend, path, strerror(-r));
+                return r;
+        }
+        r = backend_ensure_regular_file(path, true);
+        if (r < 0)
+                backend_set_error(ret_error, "%s: cannot create %s: %s", backend, path, strerror(-r));
+        return r;
+}
+
+/* Kill every live process whose cmdline names sock. 0 when none is left. */
+static int kill_socket_owners(const char *backend, const char *sock, unsigned timeout_ms, char **ret_error) {
+        for (unsigned i = 0;; i++) {
+                pid_t pid;
+                uint64_t st;
+                int r = vmm_find_by_cmdline(sock, &pid);
+                if (r == -ESRCH)
+                        return 0;
+                if (r < 0) {
+                        backend_set_error(ret_error, "%s: cannot scan /proc: %s", backend, strerror(-r));
+                        return r;
+                }
+                if (i >= BACKEND_STALE_KILL_MAX) {
+                        backend_set_error(ret_error, "%s: process %d keeps holding %s", backend, (int) pid,
+                                          sock);
+                        return -EBUSY;
+                }
+                if (vmm_pid_start_time(pid, &st) < 0)
+                        continue; /* exited meanwhile */
+                r = vmm_kill(pid, st, sock, timeout_ms);
+                if (r < 0) {
+                        backend_set_error(ret_error, "%s: cannot kill process %d holding %s: %s", backend,
+                                          (int) pid, sock, strerror(-r));
+                        return r;
+                }
+                log_warning("%s: killed process %d that still held %s", backend, (int) pid, sock);
+        }
+}
+
+int backend_clear_socket(const char *backend, const char *socket_path, unsigned timeout_ms,
+                         char **ret_error) {
+        assert(backend && socket_path);
+
+        int r = kill_socket_owners(backend, socket_path, timeout_ms, ret_error);
+        if (r < 0)
+                return r;
+        if (unlink(socket_path) < 0 && errno != ENOENT) {
+                r = -errno;
+                backend_set_error(ret_error, "%s: cannot remove stale socket %s: %s", backend, socket_path,
+                                  strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* Sleep for ms milliseconds (EINTR ends it early, which is harmless here). */
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long) (ms % 1000u) * 1000000L };
+        (void) nanosleep(&ts, NULL);
+}
+
+int backend_wait_api(const BackendApi *api, const VmmHandle *h, const char *endpoint, unsigned timeout_ms,
+                     char **ret_body, char **ret_error) {
+        uint64_t deadline = now_mono_us() + (uint64_t) timeout_ms * 1000u;
+        unsigned pause_ms = 2;
+
+        assert(api && h && endpoint);
+        _cleanup_free_ char *path = strdup_printf("%s%s", api->path_prefix, endpoint);
+        if (!path)
+                return -ENOMEM;
+
+        for (;;) {
+                UnixHttpResponse resp = { 0 };
+                _cleanup_free_ char *err = NULL;
+
+                if (!vmm_is_alive(h->pid, h->start_time, NULL)) {
+                        backend_set_error(ret_error, "%s: process %d exited during startup", api->name,
+                                          (int) h->pid);
+                        return -ESRCH;
+                }
+                uint64_t now = now_mono_us();
+                if (now >= deadline)
+                        break;
+                unsigned left_ms = (unsigned) ((deadline - now + 999u) / 1000u);
+                int r = unix_http_request(h->socket_path, "GET", path, NULL, left_ms, &resp, &err);
+                if (r == 0) {
+                        if (resp.status == 200) {
+                                if (ret_body)
+                                        *ret_body = TAKE_PTR(resp.body);
+                                unix_http_response_done(&resp);
+                                return 0;
+                        }
+                        _cleanup_free_ char *words = api->error_text(resp.body);
+                        backend_set_error(ret_error, "%s: GET %s: %ld: %s", api->name, endpoint, resp.status,
+                                          words ? words : "?");
+                        unix_http_response_done(&resp);
+                        return -EPROTO;
+                }
+                if (r == -ETIMEDOUT)
+                        break;
+                if (r != -ENOENT && r != -ECONNREFUSED) {
+                        backend_set_error(ret_error, "%s: GET %s: %s", api->name, endpoint,
+                                          err ? err : strerror(-r));
+                        return r;
+                }
+                /* Not bound or not listening yet. */
+                sleep_ms(pause_ms < left_ms ? pause_ms : left_ms);
+                if (pause_ms < 50)
+                        pause_ms *= 2;
+        }
+        backend_set_error(ret_error, "%s: API socket %s did not answer within %u ms", api->name,
+                          h->socket_path, timeout_ms);
+        return -ETIMEDOUT;
+}
+
+/* The last BACKEND_LOG_TAIL_BYTES of a file, trimmed, or NULL if missing,
+ * empty or unreadable (this only decorates an error message). */
+static char *file_tail(const char *path) {
+        char buf[BACKEND_LOG_TAIL_BYTES + 1];
+        struct stat st;
+
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return NULL;
+        off_t off = st.st_size > (off_t) BACKEND_LOG_TAIL_BYTES ? st.st_size - BACKEND_LOG_TAIL_BYTES : 0;
+        ssize_t n = pread(fd, buf, BACKEND_LOG_TAIL_BYTES, off);
+        if (n <= 0)
+                return NULL;
+        buf[n] = 0;
+        size_t len = strlen(buf);
+        while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+                buf[--len] = 0;
+        const char *start = buf + strspn(buf, " \t\r\n");
+        return *start ? strdup(start) : NULL;
+}
+
+void backend_spawn_failed(const BackendApi *api, const VmmHandle *h, const char *run_dir,
+                          const char *const *tail_files, unsigned timeout_ms, char **ret_error) {
+        assert(api && h && run_dir && tail_files);
+
+        (void) vmm_kill(h->pid, h->start_time, NULL, timeout_ms);
+        (void) kill_socket_owners(api->name, h->socket_path, timeout_ms, NULL);
+        (void) unlink(h->socket_path);
+
+        /* The caller has set *ret_error (or left NULL on OOM). */
+        if (!ret_error || !*ret_error)
+                return;
+        for (const char *const *f = tail_files; *f; f++) {
+                _cleanup_free_ char *path = strdup_printf("%s/%s", run_dir, *f);
+                _cleanup_free_ char *tail = path ? file_tail(path) : NULL;
+                if (!tail)
+                        continue;
+                char *more = strdup_printf("%s; %s: %s", *ret_error, *f, tail);
+                if (!more)
+                        return;
+                free(*ret_error);
+                *ret_error = more;
+        }
+}
+
+int backend_call(const BackendApi *api, const VmmHandle *h, unsigned timeout_ms, const char *method,
+                 const char *endpoint, const json_t *body, json_t **ret_answer, long *ret_status,
+                 char **ret_error) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *err = NULL;
+        UnixHttpResponse resp = { 0 };
+        int r;
+
+        assert(api && h);
+        assert(method && endpoint);
+
+        if (ret_status)
+                *ret_status = 0;
+        path = strdup_printf("%s%s", api->path_prefix, endpoint);
+        if (!path)
+                return -ENOMEM;
+        if (body) {
+                text = json_dumps(body, JSON_COMPACT);
+                if (!text)
+                        return -ENOMEM;
+        }
+        r = unix_http_request(h->socket_path, method, path, text, timeout_ms, &resp, &err);
+        if (r < 0) {
+                if (r != -ENOMEM && h->pid > 0 && !vmm_is_alive(h->pid, h->start_time, h->socket_path)) {
+                        backend_set_error(ret_error, "%s: %s %s: process %d is gone", api->name, method,
+                                          endpoint, (int) h->pid);
+                        return -ESRCH;
+                }
+                backend_set_error(ret_error, "%s: %s %s: %s", api->name, method, endpoint,
+                                  err ? err : strerror(-r));
+                return r;
+        }
+
+        long status = resp.status;
+        if (ret_status)
+                *ret_status = status;
+        if (status < 200 || status > 299) {
+                _cleanup_free_ char *words = api->error_text(resp.body);
+                unix_http_response_done(&resp);
+                backend_set_error(ret_error, "%s: %s %s: %ld: %s", api->name, method, endpoint, status,
+                                  words ? words : "(out of memory)");
+                return api->status_errno(status, words);
+        }
+
+        if (ret_answer) {
+                json_error_t jerr;
+                json_t *j = json_loads(resp.body, 0, &jerr);
+                if (!j) {
+                        backend_set_error(ret_error, "%s: %s %s: %ld: answer is not JSON: %s", api->name,
+                                          method, endpoint, status, jerr.text);
+                        unix_http_response_done(&resp);
+                        return -EPROTO;
+                }
+                *ret_answer = j;
+        }
+        unix_http_response_done(&resp);
+        return 0;
+}
