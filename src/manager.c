@@ -76,7 +76,7 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
         if (r < 0)
                 return r;
 
-        m->backend_options = (BackendOptions) {
+        m->backend_options = (BackendOptions){
                 .firecracker_binary = o->firecracker_binary,
                 .cloud_hypervisor_binary = o->cloud_hypervisor_binary,
                 .qemu_binary = o->qemu_binary,
@@ -259,8 +259,8 @@ int manager_startup(Manager *m, char **ret_error) {
                 *ret_error = strdup_printf("cannot start metrics sampling: %s", strerror(-r));
                 return r;
         }
-        log_info("metald listening on %s (data dir %s)", fd >= 0 ? "the socket systemd passed" : m->options->listen,
-                 m->options->data_dir);
+        log_info("metald listening on %s (data dir %s)",
+                 fd >= 0 ? "the socket systemd passed" : m->options->listen, m->options->data_dir);
         (void) sd_notifyf(0, "READY=1\nSTATUS=serving; reattached %zu VM(s) in %" PRIu64 " ms%s", rs.vms,
                           rs.usec / 1000, rs.host_rebooted ? " after a host reboot" : "");
         return 0;

@@ -36,7 +36,8 @@ static const struct {
         const char *arg;
         const char *help;
 } option_table[] = {
-        { "listen", OPT_LISTEN, "METALD_LISTEN", "HOST:PORT", "address of the Connect API (default 127.0.0.1:8080)" },
+        { "listen", OPT_LISTEN, "METALD_LISTEN", "HOST:PORT",
+          "address of the Connect API (default 127.0.0.1:8080)" },
         { "data-dir", OPT_DATA_DIR, "METALD_DATA_DIR", "DIR",
           "the SQLite database and one run directory per VM (default /var/lib/metald)" },
         { "firecracker-binary", OPT_FIRECRACKER_BINARY, "METALD_FIRECRACKER_BINARY", "PATH",
@@ -50,7 +51,8 @@ static const struct {
         { "asset-root", OPT_ASSET_ROOT, "METALD_ASSET_ROOT", "DIR",
           "kernel, initrd and disk paths must resolve inside one of these; repeatable, "
           "colon-separated in the environment (default /opt/vm-assets)" },
-        { "log-level", OPT_LOG_LEVEL, "METALD_LOG_LEVEL", "LEVEL", "error, warning, info or debug (default info)" },
+        { "log-level", OPT_LOG_LEVEL, "METALD_LOG_LEVEL", "LEVEL",
+          "error, warning, info or debug (default info)" },
         { "request-timeout", OPT_REQUEST_TIMEOUT, "METALD_REQUEST_TIMEOUT", "SECONDS",
           "how long a lifecycle call waits for its outcome (default 30)" },
         { "resync-interval", OPT_RESYNC_INTERVAL, "METALD_RESYNC_INTERVAL", "MS",
@@ -91,7 +93,8 @@ static int parse_uint(const char *name, const char *v, unsigned min, unsigned ma
         errno = 0;
         unsigned long x = strtoul(v, &end, 10);
         if (!*v || *end || errno || x < min || x > max || v[0] == '-') {
-                *ret_error = strdup_printf("--%s: \"%s\" is not a number between %u and %u", name, v, min, max);
+                *ret_error =
+                        strdup_printf("--%s: \"%s\" is not a number between %u and %u", name, v, min, max);
                 return -EINVAL;
         }
         *ret = (unsigned) x;
@@ -167,7 +170,8 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
         case OPT_LOG_LEVEL: {
                 int l = log_level_from_string(v);
                 if (l < 0) {
-                        *ret_error = strdup_printf("--log-level: \"%s\" is not error, warning, info or debug", v);
+                        *ret_error =
+                                strdup_printf("--log-level: \"%s\" is not error, warning, info or debug", v);
                         return -EINVAL;
                 }
                 o->log_level = l;
@@ -202,7 +206,8 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
                 char *end;
                 unsigned long long b = strtoull(v, &end, 10);
                 if (!*v || *end || v[0] == '-' || b < 4096 || b > (4ULL << 30)) {
-                        *ret_error = strdup_printf("--console-max-bytes: \"%s\" is not between 4096 and 4294967296", v);
+                        *ret_error = strdup_printf(
+                                "--console-max-bytes: \"%s\" is not between 4096 and 4294967296", v);
                         return -EINVAL;
                 }
                 kib = (unsigned) (b / 1024);
@@ -217,10 +222,11 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
         struct option longopts[ELEMENTSOF(option_table) + 3];
         size_t n = 0;
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
-                longopts[n++] = (struct option) { option_table[i].name, required_argument, NULL, option_table[i].id };
-        longopts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
-        longopts[n++] = (struct option) { "version", no_argument, NULL, OPT_VERSION };
-        longopts[n] = (struct option) { 0 };
+                longopts[n++] =
+                        (struct option){ option_table[i].name, required_argument, NULL, option_table[i].id };
+        longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+        longopts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+        longopts[n] = (struct option){ 0 };
 
         o->log_level = LOG_LEVEL_INFO;
         o->request_timeout_s = 30;
@@ -319,5 +325,5 @@ void options_done(Options *o) {
         free(o->default_backend);
         for (size_t i = 0; i < o->n_asset_roots; i++)
                 free(o->asset_roots[i]);
-        *o = (Options) { 0 };
+        *o = (Options){ 0 };
 }

@@ -12,7 +12,7 @@
 #define OPTIONS_ASSET_ROOTS_MAX 16
 
 typedef struct Options {
-        char *listen;                 /* HOST:PORT */
+        char *listen; /* HOST:PORT */
         char *data_dir;
         char *firecracker_binary;
         char *cloud_hypervisor_binary;
@@ -21,15 +21,15 @@ typedef struct Options {
         char *asset_roots[OPTIONS_ASSET_ROOTS_MAX];
         size_t n_asset_roots;
         int log_level;
-        unsigned request_timeout_s;   /* lifecycle calls wait this long */
-        unsigned resync_interval_ms;  /* periodic check of every VM */
+        unsigned request_timeout_s; /* lifecycle calls wait this long */
+        unsigned resync_interval_ms; /* periodic check of every VM */
         unsigned workers;
         unsigned max_vms;
         unsigned vmm_api_timeout_ms;
         uint64_t console_max_bytes;
-        unsigned metrics_interval_ms;  /* usage sampling period; 0: off */
-        int64_t metrics_retention_ms;  /* raw samples kept this long */
-        int64_t rollup_retention_ms;   /* hourly rollups kept this long */
+        unsigned metrics_interval_ms; /* usage sampling period; 0: off */
+        int64_t metrics_retention_ms; /* raw samples kept this long */
+        int64_t rollup_retention_ms; /* hourly rollups kept this long */
         bool help;
         bool version;
 } Options;

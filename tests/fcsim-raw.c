@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 static int connect_to(const char *path) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -1;
         strcpy(sa.sun_path, path);
@@ -36,7 +36,7 @@ static int connect_to(const char *path) {
 static int drain(int fd, int idle_ms) {
         char buf[65536];
         for (;;) {
-                struct pollfd p = {.fd = fd, .events = POLLIN};
+                struct pollfd p = { .fd = fd, .events = POLLIN };
                 int r = poll(&p, 1, idle_ms);
                 if (r <= 0)
                         return 0;

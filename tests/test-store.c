@@ -70,8 +70,12 @@ static int to_deleted(VmRow *row, void *u) {
 }
 
 static void insert(Store *s, const char *id, const char *customer) {
-        VmRow row = { .id = (char *) id, .customer_id = (char *) customer, .backend = (char *) "firecracker",
-                      .config_json = (char *) "{\"a\":1}", .desired = VM_PHASE_CREATED, .run_dir = (char *) "/x" };
+        VmRow row = { .id = (char *) id,
+                      .customer_id = (char *) customer,
+                      .backend = (char *) "firecracker",
+                      .config_json = (char *) "{\"a\":1}",
+                      .desired = VM_PHASE_CREATED,
+                      .run_dir = (char *) "/x" };
         CHECK(store_vm_insert(s, &row, same_cfg, NULL, 0, NULL) == 0);
 }
 
@@ -94,8 +98,12 @@ int main(void) {
         test_schema_matches(db);
 
         /* Insert, idempotent retry, conflicting retry. */
-        VmRow row = { .id = (char *) "vm-1", .customer_id = (char *) "acme", .backend = (char *) "firecracker",
-                      .config_json = (char *) "{\"a\":1}", .desired = VM_PHASE_CREATED, .run_dir = (char *) "/r/vm-1" };
+        VmRow row = { .id = (char *) "vm-1",
+                      .customer_id = (char *) "acme",
+                      .backend = (char *) "firecracker",
+                      .config_json = (char *) "{\"a\":1}",
+                      .desired = VM_PHASE_CREATED,
+                      .run_dir = (char *) "/r/vm-1" };
         VmRow *existing = NULL;
         CHECK(store_vm_insert(s, &row, same_cfg, NULL, 0, &existing) == 0);
         CHECK(existing == NULL);
@@ -105,8 +113,11 @@ int main(void) {
         row.config_json = (char *) "{\"a\":2}";
         CHECK(store_vm_insert(s, &row, same_cfg, NULL, 0, &existing) == -EEXIST);
         existing = vm_row_free(existing);
-        CHECK(store_vm_insert(s, &(VmRow) { .id = (char *) "vm-2", .backend = (char *) "firecracker",
-                                            .config_json = (char *) "{}", .desired = VM_PHASE_CREATED },
+        CHECK(store_vm_insert(s,
+                              &(VmRow){ .id = (char *) "vm-2",
+                                        .backend = (char *) "firecracker",
+                                        .config_json = (char *) "{}",
+                                        .desired = VM_PHASE_CREATED },
                               same_cfg, NULL, 1, NULL) == -EDQUOT);
 
         VmRow *got = NULL;
@@ -138,11 +149,19 @@ int main(void) {
         CHECK(store_vm_observe(s, "vm-1", &o) == 0);
         VmmHandle h = { .pid = 4242, .start_time = 99 };
         strcpy(h.socket_path, "/r/vm-1/api.sock");
-        o = (VmObservation) { .observed = VM_PHASE_RUNNING, .reason = "done", .set_vmm = true, .vmm = h,
-                              .set_converged = true, .converged_generation = 2 };
+        o = (VmObservation){ .observed = VM_PHASE_RUNNING,
+                             .reason = "done",
+                             .set_vmm = true,
+                             .vmm = h,
+                             .set_converged = true,
+                             .converged_generation = 2 };
         CHECK(store_vm_observe(s, "vm-1", &o) == 0);
-        o = (VmObservation) { .observed = VM_PHASE_RUNNING, .set_error = true, .error = "boom",
-                              .error_code = "unavailable", .error_generation = 2, .attempts = 3 };
+        o = (VmObservation){ .observed = VM_PHASE_RUNNING,
+                             .set_error = true,
+                             .error = "boom",
+                             .error_code = "unavailable",
+                             .error_generation = 2,
+                             .attempts = 3 };
         CHECK(store_vm_observe(s, "vm-1", &o) == 0);
         CHECK(store_vm_get(s, "vm-1", &got) == 0);
         CHECK_INTEQ(got->observed, VM_PHASE_RUNNING);
@@ -154,7 +173,7 @@ int main(void) {
         CHECK_STREQ(got->error_code, "unavailable");
         CHECK_INTEQ(got->attempts, 3);
         got = vm_row_free(got);
-        o = (VmObservation) { .observed = VM_PHASE_RUNNING, .clear_error = true };
+        o = (VmObservation){ .observed = VM_PHASE_RUNNING, .clear_error = true };
         CHECK(store_vm_observe(s, "vm-1", &o) == 0);
         CHECK(store_vm_get(s, "vm-1", &got) == 0);
         CHECK_STREQ(got->last_error, "");
@@ -210,19 +229,21 @@ int main(void) {
         CHECK_INTEQ(n, 2);
         CHECK(!more);
         vm_row_array_free(rows, n);
-        q = (VmListQuery) { .limit = 100, .include_deleted = true, .customer_id = "odd" };
+        q = (VmListQuery){ .limit = 100, .include_deleted = true, .customer_id = "odd" };
         CHECK(store_vm_list(s, &q, &rows, &n, &more) == 0);
         CHECK_INTEQ(n, 3); /* vm-3, vm-5, vm-7 */
         vm_row_array_free(rows, n);
         VmPhase running[] = { VM_PHASE_RUNNING };
-        q = (VmListQuery) { .limit = 100, .observed_in = running, .n_observed_in = 1 };
+        q = (VmListQuery){ .limit = 100, .observed_in = running, .n_observed_in = 1 };
         CHECK(store_vm_list(s, &q, &rows, &n, &more) == 0);
         CHECK_INTEQ(n, 1);
         CHECK(n == 1 && streq(rows[0]->id, "vm-1"));
         vm_row_array_free(rows, n);
 
         /* A deleted id is not reused. */
-        VmRow again = { .id = (char *) "vm-3", .backend = (char *) "firecracker", .config_json = (char *) "{\"a\":1}",
+        VmRow again = { .id = (char *) "vm-3",
+                        .backend = (char *) "firecracker",
+                        .config_json = (char *) "{\"a\":1}",
                         .desired = VM_PHASE_CREATED };
         existing = NULL;
         CHECK(store_vm_insert(s, &again, same_cfg, NULL, 0, &existing) == -EEXIST);

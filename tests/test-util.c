@@ -64,7 +64,7 @@ static void test_options(void) {
         char *err;
         unsetenv("METALD_LISTEN");
         unsetenv("METALD_ASSET_ROOT");
-        CHECK(parse((char *[]) { "metald", NULL }, &o, &err) == 0);
+        CHECK(parse((char *[]){ "metald", NULL }, &o, &err) == 0);
         CHECK_STREQ(o.listen, "127.0.0.1:8080");
         CHECK_STREQ(o.data_dir, "/var/lib/metald");
         CHECK_STREQ(o.default_backend, "firecracker");
@@ -74,13 +74,13 @@ static void test_options(void) {
 
         setenv("METALD_LISTEN", "127.0.0.1:9999", 1);
         setenv("METALD_ASSET_ROOT", "/a:/b", 1);
-        CHECK(parse((char *[]) { "metald", NULL }, &o, &err) == 0);
+        CHECK(parse((char *[]){ "metald", NULL }, &o, &err) == 0);
         CHECK_STREQ(o.listen, "127.0.0.1:9999");
         CHECK_INTEQ(o.n_asset_roots, 2);
         options_done(&o);
         /* The command line wins, and replaces the environment's asset roots. */
-        CHECK(parse((char *[]) { "metald", "--listen", "[::1]:1", "--asset-root", "/c", "--asset-root", "/d",
-                                 "--data-dir", "/tmp/x", NULL },
+        CHECK(parse((char *[]){ "metald", "--listen", "[::1]:1", "--asset-root", "/c", "--asset-root", "/d",
+                                "--data-dir", "/tmp/x", NULL },
                     &o, &err) == 0);
         CHECK_STREQ(o.listen, "[::1]:1");
         CHECK_INTEQ(o.n_asset_roots, 2);
@@ -90,25 +90,25 @@ static void test_options(void) {
         unsetenv("METALD_LISTEN");
         unsetenv("METALD_ASSET_ROOT");
 
-        CHECK(parse((char *[]) { "metald", "--asset-root", "relative", NULL }, &o, &err) == -EINVAL);
+        CHECK(parse((char *[]){ "metald", "--asset-root", "relative", NULL }, &o, &err) == -EINVAL);
         CHECK(err && strstr(err, "absolute"));
         free(err);
         options_done(&o);
-        CHECK(parse((char *[]) { "metald", "--workers", "0", NULL }, &o, &err) == -EINVAL);
+        CHECK(parse((char *[]){ "metald", "--workers", "0", NULL }, &o, &err) == -EINVAL);
         CHECK(err && strstr(err, "--workers"));
         free(err);
         options_done(&o);
-        CHECK(parse((char *[]) { "metald", "--bogus", NULL }, &o, &err) == -EINVAL);
+        CHECK(parse((char *[]){ "metald", "--bogus", NULL }, &o, &err) == -EINVAL);
         CHECK(err && strstr(err, "--bogus"));
         free(err);
         options_done(&o);
-        CHECK(parse((char *[]) { "metald", "--log-level", "loud", NULL }, &o, &err) == -EINVAL);
+        CHECK(parse((char *[]){ "metald", "--log-level", "loud", NULL }, &o, &err) == -EINVAL);
         free(err);
         options_done(&o);
-        CHECK(parse((char *[]) { "metald", "extra", NULL }, &o, &err) == -EINVAL);
+        CHECK(parse((char *[]){ "metald", "extra", NULL }, &o, &err) == -EINVAL);
         free(err);
         options_done(&o);
-        CHECK(parse((char *[]) { "metald", "--help", NULL }, &o, &err) == 0 && o.help);
+        CHECK(parse((char *[]){ "metald", "--help", NULL }, &o, &err) == 0 && o.help);
         options_done(&o);
 }
 

@@ -16,22 +16,22 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#define CHECK(expr)                                                                                \
-        do {                                                                                       \
-                if (!(expr)) {                                                                     \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);   \
-                        exit(1);                                                                   \
-                }                                                                                  \
+#define CHECK(expr)                                                                                         \
+        do {                                                                                                \
+                if (!(expr)) {                                                                              \
+                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);            \
+                        exit(1);                                                                            \
+                }                                                                                           \
         } while (0)
 
-#define CHECK_STREQ(a, b)                                                                          \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s\n  got:      %s\n  expected: %s\n", \
-                                __FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
-                        exit(1);                                                                   \
-                }                                                                                  \
+#define CHECK_STREQ(a, b)                                                                                   \
+        do {                                                                                                \
+                const char *_a = (a), *_b = (b);                                                            \
+                if (!streq_ptr(_a, _b)) {                                                                   \
+                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s\n  got:      %s\n  expected: %s\n",  \
+                                __FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)");        \
+                        exit(1);                                                                            \
+                }                                                                                           \
         } while (0)
 
 #define MIB (UINT64_C(1) << 20)
@@ -49,7 +49,7 @@ static char *roots_ad[2];
 #define DISK "`storage`:[{`path`:`$A/rootfs.ext4`}]"
 #define BASE "{" CPU1 "," MEM128 "," BOOT "," DISK "}"
 /* A config with the given memory sizes (JSON text). */
-#define MEMHP(size, hotplug)                                                                       \
+#define MEMHP(size, hotplug)                                                                                \
         "{" CPU1 ",`memory`:{`size_bytes`:" size ",`hotplug_size_bytes`:" hotplug "}," BOOT "}"
 /* Everything but storage, to append `,"storage":[...]}` to. */
 #define NO_DISKS "{" CPU1 "," MEM128 "," BOOT
@@ -110,15 +110,13 @@ static void check_error(int line, const VmError *err, const char *field, const c
         else
                 ok_msg = strstr(err->message, emsg) != NULL;
         if (!ok_field || !ok_msg) {
-                fprintf(stderr,
-                        "line %d: wrong error\n  got:      %s: %s\n  expected: %s: %s\n", line,
+                fprintf(stderr, "line %d: wrong error\n  got:      %s: %s\n  expected: %s: %s\n", line,
                         err->field, err->message, efield, emsg);
                 exit(1);
         }
         for (const char *s = err->message; *s; s++)
                 if (*s < 0x20 || *s >= 0x7f) {
-                        fprintf(stderr, "line %d: message not printable ASCII: %s\n", line,
-                                err->message);
+                        fprintf(stderr, "line %d: message not printable ASCII: %s\n", line, err->message);
                         exit(1);
                 }
         for (const char *s = err->field; *s; s++)
@@ -152,8 +150,7 @@ static void decode_fails(int line, const char *tmpl, const char *field, const ch
         VmError err;
         int r = vm_config_from_json(j, "config", &c, &err);
         if (r != -EINVAL) {
-                fprintf(stderr, "line %d: decode returned %d, expected -EINVAL\n  for %s\n", line,
-                        r, text);
+                fprintf(stderr, "line %d: decode returned %d, expected -EINVAL\n  for %s\n", line, r, text);
                 exit(1);
         }
         if (c != &sentinel) {
@@ -164,28 +161,27 @@ static void decode_fails(int line, const char *tmpl, const char *field, const ch
 }
 
 /* Decodes and validates tmpl; fails the test at line unless both work. */
-static VmConfig *validate_ok(int line, const char *tmpl, char *const *roots, size_t n_roots,
-                             uint64_t host) {
+static VmConfig *validate_ok(int line, const char *tmpl, char *const *roots, size_t n_roots, uint64_t host) {
         VmConfig *c = decode_ok(line, tmpl);
         VmError err;
         int r = vm_config_validate(c, roots, n_roots, host, &err);
         if (r < 0) {
-                fprintf(stderr, "line %d: validate failed: %d %s: %s\n  for %s\n", line, r,
-                        err.field, err.message, tmpl);
+                fprintf(stderr, "line %d: validate failed: %d %s: %s\n  for %s\n", line, r, err.field,
+                        err.message, tmpl);
                 exit(1);
         }
         return c;
 }
 
 /* Decodes tmpl (must work) and expects validation to fail with the given error. */
-static void validate_fails(int line, const char *tmpl, char *const *roots, size_t n_roots,
-                           uint64_t host, const char *field, const char *msg) {
+static void validate_fails(int line, const char *tmpl, char *const *roots, size_t n_roots, uint64_t host,
+                           const char *field, const char *msg) {
         _cleanup_(vm_config_freep) VmConfig *c = decode_ok(line, tmpl);
         VmError err;
         int r = vm_config_validate(c, roots, n_roots, host, &err);
         if (r != -EINVAL) {
-                fprintf(stderr, "line %d: validate returned %d, expected -EINVAL\n  for %s\n", line,
-                        r, tmpl);
+                fprintf(stderr, "line %d: validate returned %d, expected -EINVAL\n  for %s\n", line, r,
+                        tmpl);
                 exit(1);
         }
         check_error(line, &err, field, msg);
@@ -194,16 +190,15 @@ static void validate_fails(int line, const char *tmpl, char *const *roots, size_
 #define DECODE_OK(tmpl) decode_ok(__LINE__, tmpl)
 #define DECODE_FAILS(tmpl, field, msg) decode_fails(__LINE__, tmpl, field, msg)
 #define VALIDATE_OK(tmpl) validate_ok(__LINE__, tmpl, roots_a, 1, HOST_MEM)
-#define VALIDATE_FAILS(tmpl, field, msg)                                                           \
-        validate_fails(__LINE__, tmpl, roots_a, 1, HOST_MEM, field, msg)
-#define VALIDATE_FAILS_WITH(tmpl, roots, n, host, field, msg)                                      \
+#define VALIDATE_FAILS(tmpl, field, msg) validate_fails(__LINE__, tmpl, roots_a, 1, HOST_MEM, field, msg)
+#define VALIDATE_FAILS_WITH(tmpl, roots, n, host, field, msg)                                               \
         validate_fails(__LINE__, tmpl, roots, n, host, field, msg)
 
 /* Decodes and validates tmpl and frees the result: for "this is accepted". */
-#define ACCEPTED(tmpl)                                                                             \
-        do {                                                                                       \
-                VmConfig *_c = VALIDATE_OK(tmpl);                                                  \
-                vm_config_free(_c);                                                        \
+#define ACCEPTED(tmpl)                                                                                      \
+        do {                                                                                                \
+                VmConfig *_c = VALIDATE_OK(tmpl);                                                           \
+                vm_config_free(_c);                                                                         \
         } while (0)
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -404,24 +399,21 @@ static void test_seed_examples(void) {
 }
 
 static void test_field_names(void) {
-        const char *snake =
-                "{`cpu`:{`vcpu_count`:2,`max_vcpu_count`:4},"
-                "`memory`:{`size_bytes`:268435456,`hotplug_size_bytes`:1048576},"
-                "`boot`:{`kernel_path`:`/k`,`kernel_args`:`a b`,`initrd_path`:`/i`},"
-                "`storage`:[{`id`:`x`,`path`:`/p`,`readonly`:true,`is_root_device`:true}],"
-                "`metadata`:{`b`:`2`,`a`:`1`}}";
-        const char *camel =
-                "{`cpu`:{`vcpuCount`:2,`maxVcpuCount`:4},"
-                "`memory`:{`sizeBytes`:268435456,`hotplugSizeBytes`:1048576},"
-                "`boot`:{`kernelPath`:`/k`,`kernelArgs`:`a b`,`initrdPath`:`/i`},"
-                "`storage`:[{`id`:`x`,`path`:`/p`,`readonly`:true,`isRootDevice`:true}],"
-                "`metadata`:{`b`:`2`,`a`:`1`}}";
-        const char *mixed =
-                "{`cpu`:{`vcpuCount`:2,`max_vcpu_count`:4},"
-                "`memory`:{`size_bytes`:268435456,`hotplugSizeBytes`:1048576},"
-                "`boot`:{`kernel_path`:`/k`,`kernelArgs`:`a b`,`initrd_path`:`/i`},"
-                "`storage`:[{`id`:`x`,`path`:`/p`,`readonly`:true,`isRootDevice`:true}],"
-                "`metadata`:{`a`:`1`,`b`:`2`}}";
+        const char *snake = "{`cpu`:{`vcpu_count`:2,`max_vcpu_count`:4},"
+                            "`memory`:{`size_bytes`:268435456,`hotplug_size_bytes`:1048576},"
+                            "`boot`:{`kernel_path`:`/k`,`kernel_args`:`a b`,`initrd_path`:`/i`},"
+                            "`storage`:[{`id`:`x`,`path`:`/p`,`readonly`:true,`is_root_device`:true}],"
+                            "`metadata`:{`b`:`2`,`a`:`1`}}";
+        const char *camel = "{`cpu`:{`vcpuCount`:2,`maxVcpuCount`:4},"
+                            "`memory`:{`sizeBytes`:268435456,`hotplugSizeBytes`:1048576},"
+                            "`boot`:{`kernelPath`:`/k`,`kernelArgs`:`a b`,`initrdPath`:`/i`},"
+                            "`storage`:[{`id`:`x`,`path`:`/p`,`readonly`:true,`isRootDevice`:true}],"
+                            "`metadata`:{`b`:`2`,`a`:`1`}}";
+        const char *mixed = "{`cpu`:{`vcpuCount`:2,`max_vcpu_count`:4},"
+                            "`memory`:{`size_bytes`:268435456,`hotplugSizeBytes`:1048576},"
+                            "`boot`:{`kernel_path`:`/k`,`kernelArgs`:`a b`,`initrd_path`:`/i`},"
+                            "`storage`:[{`id`:`x`,`path`:`/p`,`readonly`:true,`isRootDevice`:true}],"
+                            "`metadata`:{`a`:`1`,`b`:`2`}}";
 
         _cleanup_(vm_config_freep) VmConfig *s = DECODE_OK(snake);
         _cleanup_(vm_config_freep) VmConfig *c = DECODE_OK(camel);
@@ -447,12 +439,10 @@ static void test_field_names(void) {
         /* The same field under both spellings. */
         DECODE_FAILS("{`cpu`:{`vcpu_count`:1,`vcpuCount`:1}}", "config.cpu.vcpu_count",
                      "=given twice, as \"vcpu_count\" and \"vcpuCount\"");
-        DECODE_FAILS("{`cpu`:{`vcpuCount`:null,`vcpu_count`:1}}", "config.cpu.vcpu_count",
-                     "given twice");
+        DECODE_FAILS("{`cpu`:{`vcpuCount`:null,`vcpu_count`:1}}", "config.cpu.vcpu_count", "given twice");
         DECODE_FAILS("{`cpu`:{`maxVcpuCount`:1,`max_vcpu_count`:1}}", "config.cpu.max_vcpu_count",
                      "given twice");
-        DECODE_FAILS("{`memory`:{`sizeBytes`:1,`size_bytes`:1}}", "config.memory.size_bytes",
-                     "given twice");
+        DECODE_FAILS("{`memory`:{`sizeBytes`:1,`size_bytes`:1}}", "config.memory.size_bytes", "given twice");
         DECODE_FAILS("{`memory`:{`hotplugSizeBytes`:1,`hotplug_size_bytes`:1}}",
                      "config.memory.hotplug_size_bytes", "given twice");
         DECODE_FAILS("{`boot`:{`kernel_path`:`/a`,`kernelPath`:`/a`}}", "config.boot.kernel_path",
@@ -494,17 +484,13 @@ static void test_type_errors(void) {
         DECODE_FAILS("{`cpu`:{`vcpu_count`:`0x10`}}", "config.cpu.vcpu_count", "must be an int32");
         DECODE_FAILS("{`cpu`:{`vcpu_count`:`1.0`}}", "config.cpu.vcpu_count", "must be an int32");
         DECODE_FAILS("{`cpu`:{`vcpu_count`:`1e3`}}", "config.cpu.vcpu_count", "must be an int32");
-        DECODE_FAILS("{`cpu`:{`vcpu_count`:`1\\u00002`}}", "config.cpu.vcpu_count",
-                     "got \"1\\x002\"");
-        DECODE_FAILS("{`cpu`:{`max_vcpu_count`:0.5}}", "config.cpu.max_vcpu_count",
-                     "must be an int32");
+        DECODE_FAILS("{`cpu`:{`vcpu_count`:`1\\u00002`}}", "config.cpu.vcpu_count", "got \"1\\x002\"");
+        DECODE_FAILS("{`cpu`:{`max_vcpu_count`:0.5}}", "config.cpu.max_vcpu_count", "must be an int32");
         /* negative */
-        DECODE_FAILS("{`cpu`:{`vcpu_count`:-1}}", "config.cpu.vcpu_count",
-                     "=must not be negative, got -1");
+        DECODE_FAILS("{`cpu`:{`vcpu_count`:-1}}", "config.cpu.vcpu_count", "=must not be negative, got -1");
         DECODE_FAILS("{`cpu`:{`vcpu_count`:`-1`}}", "config.cpu.vcpu_count", "must not be negative");
         DECODE_FAILS("{`cpu`:{`vcpu_count`:-2.0}}", "config.cpu.vcpu_count", "must not be negative");
-        DECODE_FAILS("{`cpu`:{`max_vcpu_count`:-1}}", "config.cpu.max_vcpu_count",
-                     "must not be negative");
+        DECODE_FAILS("{`cpu`:{`max_vcpu_count`:-1}}", "config.cpu.max_vcpu_count", "must not be negative");
         DECODE_FAILS("{`memory`:{`size_bytes`:-134217728}}", "config.memory.size_bytes",
                      "must not be negative");
         DECODE_FAILS("{`memory`:{`hotplug_size_bytes`:`-1`}}", "config.memory.hotplug_size_bytes",
@@ -518,20 +504,18 @@ static void test_type_errors(void) {
                      "out of range for int32");
         DECODE_FAILS("{`memory`:{`size_bytes`:`9223372036854775808`}}", "config.memory.size_bytes",
                      "=out of range for int64");
-        DECODE_FAILS("{`memory`:{`size_bytes`:`99999999999999999999999`}}",
-                     "config.memory.size_bytes", "out of range for int64");
-        DECODE_FAILS("{`memory`:{`size_bytes`:`-9223372036854775809`}}",
-                     "config.memory.size_bytes", "out of range for int64");
-        DECODE_FAILS("{`memory`:{`size_bytes`:1e19}}", "config.memory.size_bytes",
+        DECODE_FAILS("{`memory`:{`size_bytes`:`99999999999999999999999`}}", "config.memory.size_bytes",
                      "out of range for int64");
+        DECODE_FAILS("{`memory`:{`size_bytes`:`-9223372036854775809`}}", "config.memory.size_bytes",
+                     "out of range for int64");
+        DECODE_FAILS("{`memory`:{`size_bytes`:1e19}}", "config.memory.size_bytes", "out of range for int64");
         DECODE_FAILS("{`memory`:{`size_bytes`:9223372036854775808.0}}", "config.memory.size_bytes",
                      "out of range for int64");
         DECODE_FAILS("{`memory`:{`hotplug_size_bytes`:-1e300}}", "config.memory.hotplug_size_bytes",
                      "out of range for int64");
         DECODE_FAILS("{`memory`:{`size_bytes`:`12.5`}}", "config.memory.size_bytes",
                      "must be an int64 (a JSON integer or a decimal string), got \"12.5\"");
-        DECODE_FAILS("{`memory`:{`size_bytes`:{`v`:1}}}", "config.memory.size_bytes",
-                     "must be an int64");
+        DECODE_FAILS("{`memory`:{`size_bytes`:{`v`:1}}}", "config.memory.size_bytes", "must be an int64");
 
         /* accepted integer forms */
         VmConfig *c = DECODE_OK("{`cpu`:{`vcpu_count`:`3`,`max_vcpu_count`:4.0},"
@@ -554,14 +538,12 @@ static void test_type_errors(void) {
                      "=must be true or false, got \"true\"");
         DECODE_FAILS("{`storage`:[{`readonly`:1}]}", "config.storage[0].readonly",
                      "must be true or false, got 1");
-        DECODE_FAILS("{`storage`:[{`readonly`:0}]}", "config.storage[0].readonly",
-                     "must be true or false");
+        DECODE_FAILS("{`storage`:[{`readonly`:0}]}", "config.storage[0].readonly", "must be true or false");
         DECODE_FAILS("{`storage`:[{},{`is_root_device`:{}}]}", "config.storage[1].is_root_device",
                      "must be true or false, got an object");
 
         /* string */
-        DECODE_FAILS("{`boot`:{`kernel_path`:12}}", "config.boot.kernel_path",
-                     "=must be a string, got 12");
+        DECODE_FAILS("{`boot`:{`kernel_path`:12}}", "config.boot.kernel_path", "=must be a string, got 12");
         DECODE_FAILS("{`boot`:{`kernel_args`:true}}", "config.boot.kernel_args",
                      "must be a string, got true");
         DECODE_FAILS("{`boot`:{`initrd_path`:[]}}", "config.boot.initrd_path",
@@ -611,8 +593,7 @@ static void test_unknown_fields(void) {
         DECODE_FAILS("{`cpu`:{`vcpus`:1}}", "config.cpu.vcpus", "=unknown field \"vcpus\"");
         DECODE_FAILS("{`memory`:{`size_mib`:1}}", "config.memory.size_mib", "unknown field");
         DECODE_FAILS("{`boot`:{`cmdline`:`x`}}", "config.boot.cmdline", "unknown field \"cmdline\"");
-        DECODE_FAILS("{`storage`:[{},{`size`:1}]}", "config.storage[1].size",
-                     "=unknown field \"size\"");
+        DECODE_FAILS("{`storage`:[{},{`size`:1}]}", "config.storage[1].size", "=unknown field \"size\"");
         /* names that are not identifiers are quoted in the message only */
         DECODE_FAILS("{`a b`:1}", "config", "=unknown field \"a b\"");
         DECODE_FAILS("{`\\n\\\"`:1}", "config", "=unknown field \"\\x0a\\\"\"");
@@ -703,8 +684,8 @@ static void test_validate_cpu_memory(void) {
                        "=required, must be between 1 and 32");
         VALIDATE_FAILS("{`cpu`:{`vcpu_count`:33}," MEM128 "," BOOT "}", "config.cpu.vcpu_count",
                        "=must be between 1 and 32, got 33");
-        VALIDATE_FAILS("{`cpu`:{`vcpu_count`:2147483647}," MEM128 "," BOOT "}",
-                       "config.cpu.vcpu_count", "must be between 1 and 32");
+        VALIDATE_FAILS("{`cpu`:{`vcpu_count`:2147483647}," MEM128 "," BOOT "}", "config.cpu.vcpu_count",
+                       "must be between 1 and 32");
         ACCEPTED("{`cpu`:{`vcpu_count`:32}," MEM128 "," BOOT "}");
 
         c = VALIDATE_OK("{`cpu`:{`vcpu_count`:2,`max_vcpu_count`:0}," MEM128 "," BOOT "}");
@@ -722,47 +703,39 @@ static void test_validate_cpu_memory(void) {
                        "=required, must be at least 134217728 (128 MiB)");
         VALIDATE_FAILS("{" CPU1 ",`memory`:{`hotplug_size_bytes`:1048576}," BOOT "}",
                        "config.memory.size_bytes", "required");
-        VALIDATE_FAILS(MEMHP("133169152", "0"),
-                       "config.memory.size_bytes", "=must be at least 134217728 (128 MiB), got 133169152");
-        VALIDATE_FAILS(MEMHP("1", "0"), "config.memory.size_bytes",
-                       "must be at least 134217728 (128 MiB)");
-        VALIDATE_FAILS(MEMHP("134217729", "0"),
-                       "config.memory.size_bytes",
+        VALIDATE_FAILS(MEMHP("133169152", "0"), "config.memory.size_bytes",
+                       "=must be at least 134217728 (128 MiB), got 133169152");
+        VALIDATE_FAILS(MEMHP("1", "0"), "config.memory.size_bytes", "must be at least 134217728 (128 MiB)");
+        VALIDATE_FAILS(MEMHP("134217729", "0"), "config.memory.size_bytes",
                        "=must be a whole number of MiB (multiple of 1048576), got 134217729");
-        VALIDATE_FAILS(MEMHP("200000000", "0"),
-                       "config.memory.size_bytes", "must be a whole number of MiB (multiple of 1048576)");
+        VALIDATE_FAILS(MEMHP("200000000", "0"), "config.memory.size_bytes",
+                       "must be a whole number of MiB (multiple of 1048576)");
         ACCEPTED(MEMHP("135266304", "0")); /* 129 MiB */
         /* host memory: at most all of it */
-        validate_fails(__LINE__, MEMHP("`2147483648`", "0"), roots_a,
-                       1, UINT64_C(1) << 30, "config.memory.size_bytes",
+        validate_fails(__LINE__, MEMHP("`2147483648`", "0"), roots_a, 1, UINT64_C(1) << 30,
+                       "config.memory.size_bytes",
                        "=must be at most the host's memory (1073741824 bytes), got 2147483648");
-        vm_config_free(validate_ok(__LINE__, MEMHP("1073741824", "0"),
-                                   roots_a, 1, UINT64_C(1) << 30));
-        VALIDATE_FAILS(MEMHP("`9223372036854775807`", "0"),
-                       "config.memory.size_bytes", "must be a whole number of MiB");
-        VALIDATE_FAILS(MEMHP("`9223372036853727232`", "0"),
-                       "config.memory.size_bytes", "must be at most the host's memory");
+        vm_config_free(validate_ok(__LINE__, MEMHP("1073741824", "0"), roots_a, 1, UINT64_C(1) << 30));
+        VALIDATE_FAILS(MEMHP("`9223372036854775807`", "0"), "config.memory.size_bytes",
+                       "must be a whole number of MiB");
+        VALIDATE_FAILS(MEMHP("`9223372036853727232`", "0"), "config.memory.size_bytes",
+                       "must be at most the host's memory");
 
         /* hotplug */
         c = VALIDATE_OK(MEMHP("134217728", "0"));
         CHECK(c->hotplug_bytes == 0);
         vm_config_free(c);
         ACCEPTED(MEMHP("134217728", "1048576"));
-        VALIDATE_FAILS(MEMHP("134217728", "1"),
-                       "config.memory.hotplug_size_bytes",
+        VALIDATE_FAILS(MEMHP("134217728", "1"), "config.memory.hotplug_size_bytes",
                        "=must be a whole number of MiB (multiple of 1048576), got 1");
-        validate_fails(__LINE__,
-                       MEMHP("536870912", "536870913"),
-                       roots_a, 1, UINT64_C(1) << 30, "config.memory.hotplug_size_bytes",
-                       "whole number of MiB");
-        validate_fails(__LINE__,
-                       MEMHP("536870912", "537919488"),
-                       roots_a, 1, UINT64_C(1) << 30, "config.memory.hotplug_size_bytes",
+        validate_fails(__LINE__, MEMHP("536870912", "536870913"), roots_a, 1, UINT64_C(1) << 30,
+                       "config.memory.hotplug_size_bytes", "whole number of MiB");
+        validate_fails(__LINE__, MEMHP("536870912", "537919488"), roots_a, 1, UINT64_C(1) << 30,
+                       "config.memory.hotplug_size_bytes",
                        "=size_bytes + hotplug_size_bytes must be at most the host's memory "
                        "(1073741824 bytes)");
-        vm_config_free(validate_ok(__LINE__,
-                                   MEMHP("536870912", "536870912"),
-                                   roots_a, 1, UINT64_C(1) << 30));
+        vm_config_free(
+                validate_ok(__LINE__, MEMHP("536870912", "536870912"), roots_a, 1, UINT64_C(1) << 30));
         /* would wrap around uint64 if added naively */
         VALIDATE_FAILS("{" CPU1 ",`memory`:{`size_bytes`:134217728,"
                        "`hotplug_size_bytes`:`9223372036853727232`}," BOOT "}",
@@ -790,7 +763,8 @@ static void test_validate_boot(void) {
                        "config.boot.kernel_path", "=required");
 
         /* kernel_args: bounded, one line */
-        snprintf(args, sizeof args, "{" CPU1 "," MEM128 ",`boot`:{`kernel_path`:`$A/vmlinux`,`kernel_args`:`");
+        snprintf(args, sizeof args,
+                 "{" CPU1 "," MEM128 ",`boot`:{`kernel_path`:`$A/vmlinux`,`kernel_args`:`");
         size_t start = strlen(args);
         memset(args + start, 'a', VM_KERNEL_ARGS_MAX);
         strcpy(args + start + VM_KERNEL_ARGS_MAX, "`}}");
@@ -860,8 +834,8 @@ static void test_asset_paths(void) {
         ACCEPTED(KERNEL("$A/vmlinux"));
         ACCEPTED(KERNEL("$A/./vmlinux"));
         ACCEPTED(KERNEL("$A//vmlinux"));
-        ACCEPTED(KERNEL("$A/sub/../vmlinux"));  /* ".." that stays inside */
-        ACCEPTED(KERNEL("$A/link-in"));         /* symlink that stays inside */
+        ACCEPTED(KERNEL("$A/sub/../vmlinux")); /* ".." that stays inside */
+        ACCEPTED(KERNEL("$A/link-in")); /* symlink that stays inside */
         ACCEPTED(KERNEL("$T/rootlink/vmlinux")); /* through a symlink to the root itself */
 
         /* The path is kept as the client gave it; only the checks resolve it. */
@@ -876,8 +850,7 @@ static void test_asset_paths(void) {
         VALIDATE_FAILS(KERNEL("$A/missing/deeper"), "config.boot.kernel_path", "=no such file");
         VALIDATE_FAILS(KERNEL("$A/vmlinux/x"), "config.boot.kernel_path", "=no such file");
         VALIDATE_FAILS(KERNEL("$A/dangling"), "config.boot.kernel_path", "=no such file");
-        VALIDATE_FAILS(KERNEL("$A/loop"), "config.boot.kernel_path",
-                       "=too many levels of symbolic links");
+        VALIDATE_FAILS(KERNEL("$A/loop"), "config.boot.kernel_path", "=too many levels of symbolic links");
         VALIDATE_FAILS(KERNEL("$A/sub"), "config.boot.kernel_path", "=not a regular file");
         VALIDATE_FAILS(KERNEL("$A"), "config.boot.kernel_path", "=not a regular file");
         VALIDATE_FAILS(KERNEL("$A/fifo"), "config.boot.kernel_path", "=not a regular file");
@@ -915,8 +888,8 @@ static void test_asset_paths(void) {
         snprintf(trailing, sizeof trailing, "%s/", asset_dir);
         trailing_root[0] = trailing;
         vm_config_free(validate_ok(__LINE__, KERNEL("$A/vmlinux"), trailing_root, 1, HOST_MEM));
-        VALIDATE_FAILS_WITH(KERNEL("$A-evil/x"), trailing_root, 1, HOST_MEM,
-                            "config.boot.kernel_path", "is outside the asset roots");
+        VALIDATE_FAILS_WITH(KERNEL("$A-evil/x"), trailing_root, 1, HOST_MEM, "config.boot.kernel_path",
+                            "is outside the asset roots");
 
         /* several roots; none; "/" */
         vm_config_free(validate_ok(__LINE__, ROOTDISK("$D/app.ext4"), roots_ad, 2, HOST_MEM));
@@ -929,12 +902,10 @@ static void test_asset_paths(void) {
         vm_config_free(validate_ok(__LINE__, KERNEL("$T/outside/secret"), slash_root, 1, HOST_MEM));
 
         /* disks: regular files or block devices */
-        VALIDATE_FAILS(ROOTDISK("$A/sub"), "config.storage[0].path",
-                       "=not a regular file or block device");
-        VALIDATE_FAILS(ROOTDISK("$A/fifo"), "config.storage[0].path",
-                       "=not a regular file or block device");
-        VALIDATE_FAILS_WITH(ROOTDISK("/dev/null"), asset_and_dev, 2, HOST_MEM,
-                            "config.storage[0].path", "=not a regular file or block device");
+        VALIDATE_FAILS(ROOTDISK("$A/sub"), "config.storage[0].path", "=not a regular file or block device");
+        VALIDATE_FAILS(ROOTDISK("$A/fifo"), "config.storage[0].path", "=not a regular file or block device");
+        VALIDATE_FAILS_WITH(ROOTDISK("/dev/null"), asset_and_dev, 2, HOST_MEM, "config.storage[0].path",
+                            "=not a regular file or block device");
         VALIDATE_FAILS(ROOTDISK("rootfs.ext4"), "config.storage[0].path", "must be an absolute path");
         VALIDATE_FAILS(ROOTDISK("$A/link-out"), "config.storage[0].path", "resolves through a symlink");
         VALIDATE_FAILS(ROOTDISK("$A/../outside/secret"), "config.storage[0].path",
@@ -955,8 +926,7 @@ static void test_asset_paths(void) {
                        "=path \"/etc/we\\\"ird\\x0a\" is outside the asset roots ($A)");
         VALIDATE_FAILS(KERNEL("/tmp/\\u00e9"), "config.boot.kernel_path",
                        "path \"/tmp/\\xc3\\xa9\" is outside");
-        VALIDATE_FAILS(KERNEL("relative\\u0001"), "config.boot.kernel_path",
-                       "got \"relative\\x01\"");
+        VALIDATE_FAILS(KERNEL("relative\\u0001"), "config.boot.kernel_path", "got \"relative\\x01\"");
         {
                 char longpath[600];
                 memset(longpath, 'x', sizeof longpath - 1);
@@ -995,7 +965,7 @@ static void test_validate_storage(void) {
         VALIDATE_FAILS(NO_DISKS ",`storage`:[{`path`:`$A/rootfs.ext4`},{`path`:``}]}",
                        "config.storage[1].path", "=required");
         VALIDATE_FAILS(NO_DISKS ",`storage`:[{`path`:`$A/rootfs.ext4`,`is_root_device`:true},"
-                       "{`path`:`$A/data.ext4`},{`path`:`$A/data2.ext4`,`is_root_device`:true}]}",
+                                "{`path`:`$A/data.ext4`},{`path`:`$A/data2.ext4`,`is_root_device`:true}]}",
                        "config.storage[2].is_root_device",
                        "=only one storage device may be the root device (storage[0] already is)");
 
@@ -1003,32 +973,32 @@ static void test_validate_storage(void) {
         VALIDATE_FAILS(NO_DISKS ",`storage`:[{`id`:`bad-id`,`path`:`$A/rootfs.ext4`}]}",
                        "config.storage[0].id",
                        "=must be 1 to 32 characters of A-Z, a-z, 0-9 and _, got \"bad-id\"");
-        VALIDATE_FAILS(NO_DISKS ",`storage`:[{`id`:`a b`,`path`:`$A/rootfs.ext4`}]}",
-                       "config.storage[0].id", "must be 1 to 32 characters");
+        VALIDATE_FAILS(NO_DISKS ",`storage`:[{`id`:`a b`,`path`:`$A/rootfs.ext4`}]}", "config.storage[0].id",
+                       "must be 1 to 32 characters");
         VALIDATE_FAILS(NO_DISKS ",`storage`:[{`id`:`\\u00e9`,`path`:`$A/rootfs.ext4`}]}",
                        "config.storage[0].id", "got \"\\xc3\\xa9\"");
         VALIDATE_FAILS(NO_DISKS ",`storage`:[{`id`:`abcdefghijklmnopqrstuvwxyz0123456`,"
-                       "`path`:`$A/rootfs.ext4`}]}",
+                                "`path`:`$A/rootfs.ext4`}]}",
                        "config.storage[0].id", "must be 1 to 32 characters");
         c = VALIDATE_OK(NO_DISKS ",`storage`:[{`id`:`abcdefghijklmnopqrstuvwxyz_ABC12`,"
-                        "`path`:`$A/rootfs.ext4`}]}");
+                                 "`path`:`$A/rootfs.ext4`}]}");
         CHECK_STREQ(c->disks[0].id, "abcdefghijklmnopqrstuvwxyz_ABC12");
         vm_config_free(c);
         VALIDATE_FAILS(NO_DISKS ",`storage`:[{`id`:`d`,`path`:`$A/rootfs.ext4`},"
-                       "{`path`:`$A/data.ext4`},{`id`:`d`,`path`:`$A/data2.ext4`}]}",
+                                "{`path`:`$A/data.ext4`},{`id`:`d`,`path`:`$A/data2.ext4`}]}",
                        "config.storage[2].id", "=duplicate id \"d\", also used by storage[0]");
 
         /* one file twice: only readonly every time */
         VALIDATE_FAILS(NO_DISKS ",`storage`:[{`path`:`$A/rootfs.ext4`},{`path`:`$A/data.ext4`},"
-                       "{`path`:`$A/data.ext4`,`readonly`:true}]}",
+                                "{`path`:`$A/data.ext4`,`readonly`:true}]}",
                        "config.storage[2].path",
                        "=same file as storage[1]; a file may be attached twice only if readonly "
                        "both times");
         VALIDATE_FAILS(NO_DISKS ",`storage`:[{`path`:`$A/vmlinux`,`readonly`:true},"
-                       "{`path`:`$A/link-in`}]}",
+                                "{`path`:`$A/link-in`}]}",
                        "config.storage[1].path", "same file as storage[0]");
         ACCEPTED(NO_DISKS ",`storage`:[{`path`:`$A/rootfs.ext4`},{`path`:`$A/data.ext4`,`readonly`:true},"
-                 "{`path`:`$A/data.ext4`,`readonly`:true}]}");
+                          "{`path`:`$A/data.ext4`,`readonly`:true}]}");
 
         /* at most VM_STORAGE_MAX, also for configs built in code */
         _cleanup_(vm_config_freep) VmConfig *p = DECODE_OK(BASE);
@@ -1037,7 +1007,7 @@ static void test_validate_storage(void) {
         CHECK(more);
         p->disks = more;
         for (size_t i = 1; i <= VM_STORAGE_MAX; i++) {
-                p->disks[i] = (VmDisk) { .readonly = true };
+                p->disks[i] = (VmDisk){ .readonly = true };
                 p->disks[i].path = strdup(p->disks[0].path);
                 CHECK(p->disks[i].path);
         }
@@ -1070,8 +1040,7 @@ static void test_validate_metadata(void) {
         vm_config_free(c);
         snprintf(text, sizeof text, NO_DISKS ",`metadata`:{`%s`:`v`}}", key64);
         VALIDATE_FAILS(text, "config.metadata[\"kkkk*", "=key must be at most 63 bytes, got 64");
-        VALIDATE_FAILS(NO_DISKS ",`metadata`:{``:`v`}}", "config.metadata[\"\"]",
-                       "=key must not be empty");
+        VALIDATE_FAILS(NO_DISKS ",`metadata`:{``:`v`}}", "config.metadata[\"\"]", "=key must not be empty");
 
         memset(value, 'v', VM_METADATA_VALUE_MAX);
         value[VM_METADATA_VALUE_MAX] = 0;
@@ -1130,8 +1099,8 @@ static void check_ids(int line, const char *disks, const char *ids, size_t root)
                         n_roots++;
                 }
         if (!streq(got, ids) || got_root != root || n_roots != 1) {
-                fprintf(stderr, "line %d: ids %s root %zu (%zu roots), expected %s root %zu\n", line,
-                        got, got_root, n_roots, ids, root);
+                fprintf(stderr, "line %d: ids %s root %zu (%zu roots), expected %s root %zu\n", line, got,
+                        got_root, n_roots, ids, root);
                 exit(1);
         }
 }
@@ -1167,9 +1136,8 @@ static void test_default_ids(void) {
         CHECK_IDS("{`id`:`disk1`,`path`:`$A/rootfs.ext4`}," D1, "disk1,disk2", 0);
 
         /* A failed validation fills in nothing. */
-        _cleanup_(vm_config_freep) VmConfig *c =
-                DECODE_OK("{`cpu`:{`vcpu_count`:2}," MEM128 "," BOOT ",`storage`:["
-                          D1 ",{`path`:`$A/missing`}]}");
+        _cleanup_(vm_config_freep) VmConfig *c = DECODE_OK("{`cpu`:{`vcpu_count`:2}," MEM128 "," BOOT
+                                                           ",`storage`:[" D1 ",{`path`:`$A/missing`}]}");
         VmError err;
         CHECK(vm_config_validate(c, roots_a, 1, HOST_MEM, &err) == -EINVAL);
         check_error(__LINE__, &err, "config.storage[1].path", "=no such file");
@@ -1200,22 +1168,21 @@ static void test_canonical(void) {
 
         _cleanup_(vm_config_freep) VmConfig *min = VALIDATE_OK(NO_DISKS "}");
         _cleanup_free_ char *min_text = dump(vm_config_to_json(min));
-        _cleanup_free_ char *min_expected = expand(
-                "{`cpu`:{`vcpuCount`:1,`maxVcpuCount`:1},"
-                "`memory`:{`sizeBytes`:134217728,`hotplugSizeBytes`:0},"
-                "`boot`:{`kernelPath`:`$A/vmlinux`,`kernelArgs`:``,`initrdPath`:``},"
-                "`storage`:[],`metadata`:{}}",
-                true);
+        _cleanup_free_ char *min_expected =
+                expand("{`cpu`:{`vcpuCount`:1,`maxVcpuCount`:1},"
+                       "`memory`:{`sizeBytes`:134217728,`hotplugSizeBytes`:0},"
+                       "`boot`:{`kernelPath`:`$A/vmlinux`,`kernelArgs`:``,`initrdPath`:``},"
+                       "`storage`:[],`metadata`:{}}",
+                       true);
         CHECK_STREQ(min_text, min_expected);
 
-        const char *full_tmpl =
-                "{`metadata`:{`team`:`infra`,`env`:`prod \\\"x\\\"`},"
-                "`storage`:[{`path`:`$A/data.ext4`,`readonly`:true},"
-                "{`path`:`$A/rootfs.ext4`,`isRootDevice`:true}],"
-                "`boot`:{`initrd_path`:`$A/initrd.img`,`kernelArgs`:`console=ttyS0`,"
-                "`kernel_path`:`$A/vmlinux`},"
-                "`memory`:{`hotplug_size_bytes`:`1073741824`,`sizeBytes`:536870912},"
-                "`cpu`:{`max_vcpu_count`:8,`vcpuCount`:`2`}}";
+        const char *full_tmpl = "{`metadata`:{`team`:`infra`,`env`:`prod \\\"x\\\"`},"
+                                "`storage`:[{`path`:`$A/data.ext4`,`readonly`:true},"
+                                "{`path`:`$A/rootfs.ext4`,`isRootDevice`:true}],"
+                                "`boot`:{`initrd_path`:`$A/initrd.img`,`kernelArgs`:`console=ttyS0`,"
+                                "`kernel_path`:`$A/vmlinux`},"
+                                "`memory`:{`hotplug_size_bytes`:`1073741824`,`sizeBytes`:536870912},"
+                                "`cpu`:{`max_vcpu_count`:8,`vcpuCount`:`2`}}";
         _cleanup_(vm_config_freep) VmConfig *full = VALIDATE_OK(full_tmpl);
         _cleanup_free_ char *full_text = dump(vm_config_to_json(full));
         _cleanup_free_ char *full_expected = expand(
@@ -1271,12 +1238,11 @@ static void test_canonical(void) {
 }
 
 static void test_equal(void) {
-        const char *base =
-                "{`cpu`:{`vcpu_count`:2,`max_vcpu_count`:4},"
-                "`memory`:{`size_bytes`:268435456,`hotplug_size_bytes`:1048576},"
-                "`boot`:{`kernel_path`:`/k`,`kernel_args`:`a`,`initrd_path`:`/i`},"
-                "`storage`:[{`id`:`r`,`path`:`/p`,`readonly`:false,`is_root_device`:true}],"
-                "`metadata`:{`a`:`1`}}";
+        const char *base = "{`cpu`:{`vcpu_count`:2,`max_vcpu_count`:4},"
+                           "`memory`:{`size_bytes`:268435456,`hotplug_size_bytes`:1048576},"
+                           "`boot`:{`kernel_path`:`/k`,`kernel_args`:`a`,`initrd_path`:`/i`},"
+                           "`storage`:[{`id`:`r`,`path`:`/p`,`readonly`:false,`is_root_device`:true}],"
+                           "`metadata`:{`a`:`1`}}";
         /* Each one change to base that must make the configs differ. */
         static const struct {
                 const char *from, *to;
@@ -1328,8 +1294,10 @@ static void test_equal(void) {
         CHECK(vm_config_equal(x, y));
 
         /* Spelling and order of the request do not matter. */
-        _cleanup_(vm_config_freep) VmConfig *r1 = DECODE_OK("{`metadata`:{`b`:`2`,`a`:`1`},`cpu`:{`vcpuCount`:1}}");
-        _cleanup_(vm_config_freep) VmConfig *r2 = DECODE_OK("{`cpu`:{`vcpu_count`:`1`},`metadata`:{`a`:`1`,`b`:`2`}}");
+        _cleanup_(vm_config_freep) VmConfig *r1 =
+                DECODE_OK("{`metadata`:{`b`:`2`,`a`:`1`},`cpu`:{`vcpuCount`:1}}");
+        _cleanup_(vm_config_freep) VmConfig *r2 =
+                DECODE_OK("{`cpu`:{`vcpu_count`:`1`},`metadata`:{`a`:`1`,`b`:`2`}}");
         CHECK(vm_config_equal(r1, r2));
 }
 

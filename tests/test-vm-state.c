@@ -116,14 +116,17 @@ static int decode(const char *text, Req *req, ConnectError *e) {
 static void test_connect_codec(void) {
         Req req;
         ConnectError e;
-        CHECK(decode("{\"vm_id\":\"a\",\"force\":true,\"timeoutSeconds\":\"7\",\"sizeBytes\":134217728}", &req, &e) == 0);
+        CHECK(decode("{\"vm_id\":\"a\",\"force\":true,\"timeoutSeconds\":\"7\",\"sizeBytes\":134217728}",
+                     &req, &e) == 0);
         CHECK_STREQ(req.vm_id, "a");
         CHECK(req.force);
         CHECK_INTEQ(req.n32, 7);
         CHECK_INTEQ(req.n64, 134217728);
         connect_request_free(fields, 5, &req);
 
-        CHECK(decode("{\"vmId\":\"b\",\"size_bytes\":\"9007199254740993\",\"stateFilter\":[\"VM_STATE_RUNNING\",3]}", &req, &e) == 0);
+        CHECK(decode("{\"vmId\":\"b\",\"size_bytes\":\"9007199254740993\",\"stateFilter\":[\"VM_STATE_"
+                     "RUNNING\",3]}",
+                     &req, &e) == 0);
         CHECK_STREQ(req.vm_id, "b");
         CHECK_INTEQ(req.n64, 9007199254740993LL);
         CHECK_INTEQ(req.states.n, 2);

@@ -11,35 +11,35 @@
 static int test_failures;
 static int test_checks;
 
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                test_checks++;                                                                     \
-                if (!(cond)) {                                                                     \
-                        test_failures++;                                                           \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
+#define CHECK(cond)                                                                                         \
+        do {                                                                                                \
+                test_checks++;                                                                              \
+                if (!(cond)) {                                                                              \
+                        test_failures++;                                                                    \
+                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);            \
+                }                                                                                           \
         } while (0)
 
-#define CHECK_STREQ(a, b)                                                                          \
-        do {                                                                                       \
-                const char *a_ = (a), *b_ = (b);                                                   \
-                test_checks++;                                                                     \
-                if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                           \
-                        test_failures++;                                                           \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" vs \"%s\")\n",       \
-                                __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
-                }                                                                                  \
+#define CHECK_STREQ(a, b)                                                                                   \
+        do {                                                                                                \
+                const char *a_ = (a), *b_ = (b);                                                            \
+                test_checks++;                                                                              \
+                if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                    \
+                        test_failures++;                                                                    \
+                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" vs \"%s\")\n", __FILE__,     \
+                                __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                  \
+                }                                                                                           \
         } while (0)
 
-#define CHECK_INTEQ(a, b)                                                                          \
-        do {                                                                                       \
-                long long a_ = (long long) (a), b_ = (long long) (b);                              \
-                test_checks++;                                                                     \
-                if (a_ != b_) {                                                                    \
-                        test_failures++;                                                           \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld vs %lld)\n",          \
-                                __FILE__, __LINE__, #a, #b, a_, b_);                               \
-                }                                                                                  \
+#define CHECK_INTEQ(a, b)                                                                                   \
+        do {                                                                                                \
+                long long a_ = (long long) (a), b_ = (long long) (b);                                       \
+                test_checks++;                                                                              \
+                if (a_ != b_) {                                                                             \
+                        test_failures++;                                                                    \
+                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld vs %lld)\n", __FILE__,         \
+                                __LINE__, #a, #b, a_, b_);                                                  \
+                }                                                                                           \
         } while (0)
 
 static inline int test_done(const char *name) {

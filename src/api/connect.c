@@ -49,8 +49,7 @@ int connect_error(ConnectError *e, ConnectCode code, const char *fmt, ...) {
 }
 
 char *connect_error_body(const ConnectError *e) {
-        json_t *o = json_pack("{s:s, s:s}", "code", connect_code_to_string(e->code), "message",
-                              e->message);
+        json_t *o = json_pack("{s:s, s:s}", "code", connect_code_to_string(e->code), "message", e->message);
         if (!o)
                 return NULL;
         char *s = json_dumps(o, JSON_COMPACT);
@@ -149,17 +148,18 @@ static int decode_field(const FieldSpec *f, const json_t *v, void *req, ConnectE
                         return connect_error(e, CONNECT_INVALID_ARGUMENT, "%s: must be an array", f->name),
                                -EINVAL;
                 if (json_array_size(v) > ELEMENTSOF(l->items))
-                        return connect_error(e, CONNECT_INVALID_ARGUMENT, "%s: at most %zu entries",
-                                             f->name, ELEMENTSOF(l->items)),
+                        return connect_error(e, CONNECT_INVALID_ARGUMENT, "%s: at most %zu entries", f->name,
+                                             ELEMENTSOF(l->items)),
                                -EINVAL;
                 size_t i;
                 json_t *item;
-                json_array_foreach(v, i, item) {
+                json_array_foreach (v, i, item) {
                         VmState s;
                         if (json_is_integer(item) && json_integer_value(item) >= 0 &&
                             json_integer_value(item) < _VM_STATE_MAX)
                                 s = (VmState) json_integer_value(item);
-                        else if (!json_is_string(item) || vm_state_from_string(json_string_value(item), &s) < 0)
+                        else if (!json_is_string(item) ||
+                                 vm_state_from_string(json_string_value(item), &s) < 0)
                                 return connect_error(e, CONNECT_INVALID_ARGUMENT,
                                                      "%s[%zu]: not a VmState (e.g. \"VM_STATE_RUNNING\")",
                                                      f->name, i),
@@ -181,7 +181,7 @@ int connect_decode(const json_t *obj, const FieldSpec *fields, size_t n, void *r
         json_t *v;
         bool seen[64] = { false };
         assert(n <= ELEMENTSOF(seen));
-        json_object_foreach((json_t *) obj, key, v) {
+        json_object_foreach ((json_t *) obj, key, v) {
                 size_t i;
                 for (i = 0; i < n; i++) {
                         char camel[64];

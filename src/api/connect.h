@@ -51,11 +51,11 @@ int connect_error(ConnectError *e, ConnectCode code, const char *fmt, ...) _prin
 char *connect_error_body(const ConnectError *e);
 
 typedef enum FieldType {
-        FIELD_STRING,  /* char *, malloc'ed; "" when absent */
-        FIELD_BOOL,    /* bool */
-        FIELD_INT32,   /* int32_t */
-        FIELD_INT64,   /* int64_t */
-        FIELD_OBJECT,  /* json_t *, borrowed from the request (NULL when absent) */
+        FIELD_STRING, /* char *, malloc'ed; "" when absent */
+        FIELD_BOOL, /* bool */
+        FIELD_INT32, /* int32_t */
+        FIELD_INT64, /* int64_t */
+        FIELD_OBJECT, /* json_t *, borrowed from the request (NULL when absent) */
         FIELD_VMSTATES /* repeated VmState: VmStateList */
 } FieldType;
 
@@ -65,9 +65,9 @@ typedef struct VmStateList {
 } VmStateList;
 
 typedef struct FieldSpec {
-        const char *name;  /* snake_case; the lowerCamelCase form is derived */
+        const char *name; /* snake_case; the lowerCamelCase form is derived */
         FieldType type;
-        size_t offset;     /* into the request struct */
+        size_t offset; /* into the request struct */
 } FieldSpec;
 
 /*

@@ -11,8 +11,8 @@
 
 #include "util/log.h"
 
-const double http_latency_bounds_s[HTTP_LATENCY_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01,  0.025, 0.05,
-                                                             0.1,   0.25,   0.5,   1.0,   5.0,   30.0 };
+const double http_latency_bounds_s[HTTP_LATENCY_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                             0.1,   0.25,   0.5,   1.0,  5.0,   30.0 };
 
 /* Per-method counters, updated with relaxed atomics from connection threads. */
 typedef struct MethodCounters {
@@ -45,8 +45,7 @@ typedef struct Request {
         bool too_large;
 } Request;
 
-static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status, char *text,
-                                  const char *allow) {
+static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status, char *text, const char *allow) {
         if (!text)
                 return MHD_NO; /* OOM: libmicrohttpd closes the connection */
         struct MHD_Response *resp =
@@ -92,10 +91,12 @@ static enum MHD_Result serve_raw(HttpServer *s, struct MHD_Connection *c, const 
         if (r < 0 || !body) {
                 free(body);
                 ConnectError e;
-                connect_error(&e, CONNECT_INTERNAL, "%s failed: %s", route->path, strerror(r < 0 ? -r : ENOMEM));
+                connect_error(&e, CONNECT_INTERNAL, "%s failed: %s", route->path,
+                              strerror(r < 0 ? -r : ENOMEM));
                 return queue_error(c, &e, 0);
         }
-        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+        struct MHD_Response *resp =
+                MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
         if (!resp) {
                 free(body);
                 return MHD_NO;
@@ -211,8 +212,9 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
                 json_error_t jerr;
                 in = json_loadb(req->body, req->size, JSON_REJECT_DUPLICATES, &jerr);
                 if (!in) {
-                        connect_error(&e, CONNECT_INVALID_ARGUMENT, "malformed JSON at line %d column %d: %s",
-                                      jerr.line, jerr.column, jerr.text);
+                        connect_error(&e, CONNECT_INVALID_ARGUMENT,
+                                      "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+                                      jerr.text);
                         count_request(s, req, true);
                         return queue_error(c, &e, 0);
                 }
@@ -290,7 +292,8 @@ static int listen_socket(const char *address, int *ret_fd, char **ret_error) {
                 host++;
                 host[strlen(host) - 1] = 0;
         }
-        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+        struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                                  .ai_socktype = SOCK_STREAM,
                                   .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
         struct addrinfo *ai = NULL;
         int g = getaddrinfo(host, port, &hints, &ai);
@@ -358,14 +361,13 @@ int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_
         if (getsockname(s->listen_fd, (struct sockaddr *) &sa, &len) == 0)
                 s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
                                                          : ((struct sockaddr_in *) &sa)->sin_port);
-        s->mhd = MHD_start_daemon(
-                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                        MHD_USE_ERROR_LOG,
-                0, NULL, NULL, access_handler, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120, MHD_OPTION_NOTIFY_COMPLETED,
-                request_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-                MHD_OPTION_THREAD_STACK_SIZE, (size_t) 256 * 1024, MHD_OPTION_END);
+        s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                          MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                                  0, NULL, NULL, access_handler, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120, MHD_OPTION_NOTIFY_COMPLETED,
+                                  request_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                                  MHD_OPTION_THREAD_STACK_SIZE, (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
                 safe_close(s->listen_fd);
                 free(s->counters);

@@ -19,8 +19,7 @@
 
 /* Handle one request message; fill *ret_response (a new reference) and return
  * 0, or fill e and return < 0. Runs on the connection's thread. */
-typedef int (*RpcHandler)(void *userdata, const json_t *request, json_t **ret_response,
-                          ConnectError *e);
+typedef int (*RpcHandler)(void *userdata, const json_t *request, json_t **ret_response, ConnectError *e);
 
 typedef struct RpcMethod {
         const char *name; /* "CreateVm" */
@@ -52,13 +51,13 @@ int http_server_stats(HttpServer *s, HttpMethodStats **ret, size_t *ret_n);
 
 typedef struct HttpServerConfig {
         const char *listen_address; /* "HOST:PORT", "[v6]:PORT"; port 0 picks one */
-        int listen_fd;              /* >= 0: a socket handed over by systemd (the server owns it) */
-        const char *prefix;         /* "/vmprovisioner.v1.VmService/" */
-        const RpcMethod *methods;   /* must stay valid while the server runs */
+        int listen_fd; /* >= 0: a socket handed over by systemd (the server owns it) */
+        const char *prefix; /* "/vmprovisioner.v1.VmService/" */
+        const RpcMethod *methods; /* must stay valid while the server runs */
         size_t n_methods;
         const RawRoute *raw_routes; /* plain GETs such as /metrics; may be NULL */
         size_t n_raw_routes;
-        void *userdata;             /* passed to every handler */
+        void *userdata; /* passed to every handler */
 } HttpServerConfig;
 
 /* Serve POST prefix + method names, and the raw GET routes, on listen_fd or a

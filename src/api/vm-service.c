@@ -50,8 +50,8 @@ static int require_vm_id(const char *id, ConnectError *e) {
 }
 
 /* Answer a lifecycle request from the outcome of waiting for it. */
-static int answer_outcome(Manager *m, const char *id, WaitOutcome out, const VmRow *row,
-                          const char *verb, ConnectError *e) {
+static int answer_outcome(Manager *m, const char *id, WaitOutcome out, const VmRow *row, const char *verb,
+                          ConnectError *e) {
         const char *want = vm_phase_to_string(row->desired);
         switch (out) {
         case WAIT_DONE:
@@ -155,8 +155,8 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                 for (const Backend *const *p = backend_table; *p; p++)
                         snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                                  p == backend_table ? "" : ", ", (*p)->name);
-                return connect_error(e, CONNECT_INVALID_ARGUMENT, "backend: unknown backend \"%s\" (known: %s)",
-                                     bname, known);
+                return connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                     "backend: unknown backend \"%s\" (known: %s)", bname, known);
         }
 
         if (!req->config)
@@ -170,8 +170,9 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                 return -1;
         _cleanup_free_ char *avail_err = NULL;
         if (b->check_available(&m->backend_options, &avail_err) < 0)
-                return connect_error(e, CONNECT_FAILED_PRECONDITION, "backend %s is not available on this host: %s",
-                                     b->name, avail_err ? avail_err : "unknown reason");
+                return connect_error(e, CONNECT_FAILED_PRECONDITION,
+                                     "backend %s is not available on this host: %s", b->name,
+                                     avail_err ? avail_err : "unknown reason");
 
         json_t *cj = vm_config_to_json(cfg);
         _cleanup_free_ char *config_json = cj ? json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -199,8 +200,8 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                                              : "vm_id \"%s\" already exists with a different configuration",
                                      id);
         if (r == -EDQUOT)
-                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED, "this host already has %u VMs (--max-vms)",
-                                     m->options->max_vms);
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED,
+                                     "this host already has %u VMs (--max-vms)", m->options->max_vms);
         if (r < 0)
                 return store_failure(e, r, "CreateVm");
 
@@ -272,8 +273,9 @@ static bool needs_retry(const VmRow *row) {
 }
 
 static int refuse_state(VerbContext *v, const VmRow *row, const char *what) {
-        return connect_error(v->e, CONNECT_FAILED_PRECONDITION, "vm \"%s\" %s (state: %s)", row->id, what,
-                             vm_phase_to_string(row->desired == row->observed ? row->observed : row->desired));
+        return connect_error(
+                v->e, CONNECT_FAILED_PRECONDITION, "vm \"%s\" %s (state: %s)", row->id, what,
+                vm_phase_to_string(row->desired == row->observed ? row->observed : row->desired));
 }
 
 static int rule_boot(VmRow *row, VerbContext *v) {
@@ -346,7 +348,8 @@ typedef struct LifecycleVerb {
 } LifecycleVerb;
 
 static const LifecycleVerb verb_boot = { "BootVm", lifecycle_fields_id, 1, rule_boot, true };
-static const LifecycleVerb verb_shutdown = { "ShutdownVm", lifecycle_fields_shutdown, 3, rule_shutdown, true };
+static const LifecycleVerb verb_shutdown = { "ShutdownVm", lifecycle_fields_shutdown, 3, rule_shutdown,
+                                             true };
 static const LifecycleVerb verb_pause = { "PauseVm", lifecycle_fields_id, 1, rule_pause, true };
 static const LifecycleVerb verb_resume = { "ResumeVm", lifecycle_fields_id, 1, rule_resume, true };
 static const LifecycleVerb verb_reboot = { "RebootVm", lifecycle_fields_force, 2, rule_reboot, true };
@@ -405,9 +408,9 @@ static int lifecycle_call(Manager *m, const LifecycleVerb *verb, const json_t *i
         return r;
 }
 
-#define LIFECYCLE_HANDLER(fn, verb)                                                                \
-        static int fn(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {           \
-                return lifecycle_call(userdata, &(verb), in, ret, e);                              \
+#define LIFECYCLE_HANDLER(fn, verb)                                                                         \
+        static int fn(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {                    \
+                return lifecycle_call(userdata, &(verb), in, ret, e);                                       \
         }
 LIFECYCLE_HANDLER(boot_vm, verb_boot)
 LIFECYCLE_HANDLER(shutdown_vm, verb_shutdown)
@@ -438,8 +441,9 @@ static json_t *config_for_api(const char *config_json, json_t **ret_metadata) {
         json_t *mem = json_object_get(c, "memory");
         const char *k;
         json_t *v;
-        json_object_foreach(mem, k, v) if (json_is_integer(v))
-                json_object_set_new(mem, k, int64_json(json_integer_value(v)));
+        json_object_foreach (mem, k, v)
+                if (json_is_integer(v))
+                        json_object_set_new(mem, k, int64_json(json_integer_value(v)));
         if (ret_metadata) {
                 json_t *md = json_object_get(c, "metadata");
                 *ret_metadata = md ? json_incref(md) : json_object();
@@ -469,22 +473,23 @@ static int get_vm_info(void *userdata, const json_t *in, json_t **ret, ConnectEr
 
         _cleanup_free_ char *console = strdup_printf("%s/console.log", row->run_dir);
         json_t *config = config_for_api(row->config_json, NULL);
-        bool transitioning = vm_phase_is_transitional(row->observed) ||
-                             (row->observed != VM_PHASE_FAILED &&
-                              (row->observed_generation < row->generation ||
-                               !lifecycle_converged(row->observed, row->desired, vm_row_reboot_pending(row))));
-        *ret = json_pack(
-                "{s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:o, "
-                "s:{s:s, s:i, s:s, s:s, s:s}}",
-                "vmId", row->id, "config", config ? config : json_object(), "state",
-                state_json(vm_phase_to_public(row->observed)), "desiredState",
-                state_json(vm_phase_to_public(row->desired)), "transitioning", transitioning, "lifecycleState",
-                vm_phase_to_string(row->observed), "customerId", row->customer_id, "backend", row->backend,
-                "generation", int64_json(row->generation), "observedGeneration",
-                int64_json(row->observed_generation), "lastError", row->last_error, "attempts", row->attempts,
-                "createdAt", time_json(row->created_at), "updatedAt", time_json(row->updated_at),
-                "backendInfo", "backend", row->backend, "vmmPid", (int) row->vmm.pid, "apiSocketPath",
-                row->vmm.socket_path, "consoleLogPath", console ? console : "", "runDir", row->run_dir);
+        bool transitioning =
+                vm_phase_is_transitional(row->observed) ||
+                (row->observed != VM_PHASE_FAILED &&
+                 (row->observed_generation < row->generation ||
+                  !lifecycle_converged(row->observed, row->desired, vm_row_reboot_pending(row))));
+        *ret = json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:o, "
+                         "s:{s:s, s:i, s:s, s:s, s:s}}",
+                         "vmId", row->id, "config", config ? config : json_object(), "state",
+                         state_json(vm_phase_to_public(row->observed)), "desiredState",
+                         state_json(vm_phase_to_public(row->desired)), "transitioning", transitioning,
+                         "lifecycleState", vm_phase_to_string(row->observed), "customerId", row->customer_id,
+                         "backend", row->backend, "generation", int64_json(row->generation),
+                         "observedGeneration", int64_json(row->observed_generation), "lastError",
+                         row->last_error, "attempts", row->attempts, "createdAt", time_json(row->created_at),
+                         "updatedAt", time_json(row->updated_at), "backendInfo", "backend", row->backend,
+                         "vmmPid", (int) row->vmm.pid, "apiSocketPath", row->vmm.socket_path,
+                         "consoleLogPath", console ? console : "", "runDir", row->run_dir);
         if (*ret) {
                 json_object_set_new(*ret, "restartPolicy", json_string(row->restart_policy));
                 json_object_set_new(*ret, "restarts", json_integer(row->restarts));
@@ -532,15 +537,16 @@ static json_t *vm_info_json(const VmRow *row) {
         json_t *cpu = json_object_get(config, "cpu");
         json_t *mem = json_object_get(config, "memory");
         json_t *size = json_object_get(mem, "sizeBytes");
-        json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:s, s:O, s:O, s:s, s:s, s:o, s:o, s:o}", "vmId", row->id,
-                              "state", state_json(vm_phase_to_public(row->observed)), "desiredState",
-                              state_json(vm_phase_to_public(row->desired)), "transitioning",
+        json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:s, s:O, s:O, s:s, s:s, s:o, s:o, s:o}", "vmId",
+                              row->id, "state", state_json(vm_phase_to_public(row->observed)),
+                              "desiredState", state_json(vm_phase_to_public(row->desired)), "transitioning",
                               vm_phase_is_transitional(row->observed), "lifecycleState",
                               vm_phase_to_string(row->observed), "vcpuCount",
-                              json_object_get(cpu, "vcpuCount") ? json_object_get(cpu, "vcpuCount") : json_null(), "memorySizeBytes",
-                              size ? size : json_null(), "customerId", row->customer_id, "backend", row->backend,
-                              "createdAt", time_json(row->created_at), "updatedAt", time_json(row->updated_at),
-                              "metadata", md ? md : json_object());
+                              json_object_get(cpu, "vcpuCount") ? json_object_get(cpu, "vcpuCount")
+                                                                : json_null(),
+                              "memorySizeBytes", size ? size : json_null(), "customerId", row->customer_id,
+                              "backend", row->backend, "createdAt", time_json(row->created_at), "updatedAt",
+                              time_json(row->updated_at), "metadata", md ? md : json_object());
         json_decref(config);
         return o;
 }
@@ -574,7 +580,7 @@ static int list_vms(void *userdata, const json_t *in, json_t **ret, ConnectError
                 .customer_id = isempty(req.customer_id) ? NULL : req.customer_id,
                 .include_deleted = req.include_deleted,
                 .after_seq = after,
-                .limit = req.page_size == 0 ? LIST_PAGE_DEFAULT
+                .limit = req.page_size == 0              ? LIST_PAGE_DEFAULT
                          : req.page_size > LIST_PAGE_MAX ? LIST_PAGE_MAX
                                                          : (unsigned) req.page_size,
         };
@@ -633,7 +639,11 @@ static json_t *console_text_json(const char *data, size_t n) {
         size_t j = 0;
         for (size_t i = 0; i < n;) {
                 unsigned char c = (unsigned char) data[i];
-                size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+                size_t len = c < 0x80             ? 1
+                             : (c & 0xe0) == 0xc0 ? 2
+                             : (c & 0xf0) == 0xe0 ? 3
+                             : (c & 0xf8) == 0xf0 ? 4
+                                                  : 0;
                 bool valid = len > 0 && i + len <= n && !(len == 1 && c == 0);
                 for (size_t k = 1; valid && k < len; k++)
                         valid = ((unsigned char) data[i + k] & 0xc0) == 0x80;
@@ -664,8 +674,8 @@ static int get_vm_console(void *userdata, const json_t *in, json_t **ret, Connec
         if (r >= 0 && req.offset < 0)
                 r = connect_error(e, CONNECT_INVALID_ARGUMENT, "offset: must not be negative");
         if (r >= 0 && (req.max_bytes < 0 || req.max_bytes > (int32_t) CONSOLE_READ_MAX))
-                r = connect_error(e, CONNECT_INVALID_ARGUMENT, "max_bytes: must be between 0 and %u (0 = 65536)",
-                                  CONSOLE_READ_MAX);
+                r = connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                  "max_bytes: must be between 0 and %u (0 = 65536)", CONSOLE_READ_MAX);
         if (r >= 0)
                 r = load_live_vm(m, req.vm_id, &row, e);
         connect_request_free(console_fields, ELEMENTSOF(console_fields), &req);
@@ -710,7 +720,8 @@ static int get_vm_history(void *userdata, const json_t *in, json_t **ret, Connec
                 r = connect_error(e, CONNECT_INVALID_ARGUMENT, "page_size: must not be negative");
         if (r >= 0 && parse_page_token(req.page_token, &after) < 0)
                 r = connect_error(e, CONNECT_INVALID_ARGUMENT,
-                                  "page_token: not a token returned by GetVmHistory (\"%s\")", req.page_token);
+                                  "page_token: not a token returned by GetVmHistory (\"%s\")",
+                                  req.page_token);
         _cleanup_(vm_row_freep) VmRow *row = NULL;
         if (r >= 0) {
                 r = store_vm_get(m->store, req.vm_id, &row);
@@ -719,7 +730,7 @@ static int get_vm_history(void *userdata, const json_t *in, json_t **ret, Connec
                 else if (r < 0)
                         r = store_failure(e, r, "GetVmHistory");
         }
-        unsigned limit = req.page_size == 0 ? LIST_PAGE_DEFAULT
+        unsigned limit = req.page_size == 0              ? LIST_PAGE_DEFAULT
                          : req.page_size > LIST_PAGE_MAX ? LIST_PAGE_MAX
                                                          : (unsigned) req.page_size;
         VmEvent *ev = NULL;
@@ -735,10 +746,11 @@ static int get_vm_history(void *userdata, const json_t *in, json_t **ret, Connec
         json_t *events = json_array();
         for (size_t i = 0; events && i < n && i < limit; i++)
                 json_array_append_new(events,
-                                      json_pack("{s:o, s:o, s:s, s:s, s:s, s:o, s:s}", "seq", int64_json(ev[i].seq),
-                                                "at", time_json(ev[i].at), "kind", ev[i].kind, "fromState",
-                                                ev[i].from_state, "toState", ev[i].to_state, "generation",
-                                                int64_json(ev[i].generation), "reason", ev[i].reason));
+                                      json_pack("{s:o, s:o, s:s, s:s, s:s, s:o, s:s}", "seq",
+                                                int64_json(ev[i].seq), "at", time_json(ev[i].at), "kind",
+                                                ev[i].kind, "fromState", ev[i].from_state, "toState",
+                                                ev[i].to_state, "generation", int64_json(ev[i].generation),
+                                                "reason", ev[i].reason));
         char token[24] = "";
         if (n > limit)
                 snprintf(token, sizeof token, "p%" PRIx64, (uint64_t) ev[limit - 1].seq);
@@ -748,10 +760,17 @@ static int get_vm_history(void *userdata, const json_t *in, json_t **ret, Connec
 }
 
 const RpcMethod vm_service_methods[] = {
-        { "CreateVm", create_vm },     { "BootVm", boot_vm },       { "ShutdownVm", shutdown_vm },
-        { "PauseVm", pause_vm },       { "ResumeVm", resume_vm },   { "RebootVm", reboot_vm },
-        { "DeleteVm", delete_vm },     { "GetVmInfo", get_vm_info }, { "ListVms", list_vms },
-        { "GetVmConsole", get_vm_console }, { "GetVmHistory", get_vm_history },
+        { "CreateVm", create_vm },
+        { "BootVm", boot_vm },
+        { "ShutdownVm", shutdown_vm },
+        { "PauseVm", pause_vm },
+        { "ResumeVm", resume_vm },
+        { "RebootVm", reboot_vm },
+        { "DeleteVm", delete_vm },
+        { "GetVmInfo", get_vm_info },
+        { "ListVms", list_vms },
+        { "GetVmConsole", get_vm_console },
+        { "GetVmHistory", get_vm_history },
         { "GetVmMetrics", metrics_service_get_vm_metrics },
 };
 const size_t vm_service_n_methods = ELEMENTSOF(vm_service_methods);

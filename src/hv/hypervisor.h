@@ -62,13 +62,13 @@ typedef enum VmmState {
 /* Everything a backend needs to run one VM. run_dir exists (mode 0700). */
 typedef struct VmmSpec {
         const char *vm_id;
-        const char *run_dir;      /* absolute; holds api.sock, console.log, vmm.log, metrics.json */
+        const char *run_dir; /* absolute; holds api.sock, console.log, vmm.log, metrics.json */
         const VmConfig *config;
 } VmmSpec;
 
 typedef struct Backend {
         const char *name; /* "firecracker" */
-        unsigned caps;    /* BACKEND_CAP_* */
+        unsigned caps; /* BACKEND_CAP_* */
 
         /* Is the VMM binary configured and executable? 0, or -ENOENT with a message. */
         int (*check_available)(const BackendOptions *o, char **ret_error);
@@ -81,14 +81,12 @@ typedef struct Backend {
          * fails with -ETIMEDOUT after api_timeout_ms, killing what it started).
          * Fills *ret_handle. The guest is not booted.
          */
-        int (*spawn)(const BackendOptions *o, const VmmSpec *spec, VmmHandle *ret_handle,
-                     char **ret_error);
+        int (*spawn)(const BackendOptions *o, const VmmSpec *spec, VmmHandle *ret_handle, char **ret_error);
 
         /* Configure the VM from spec->config and boot it (Firecracker:
          * machine-config, boot-source, drives, metrics, InstanceStart; Cloud
          * Hypervisor: vm.create, vm.boot). Booted already is a success. */
-        int (*boot)(const BackendOptions *o, const VmmSpec *spec, const VmmHandle *h,
-                    char **ret_error);
+        int (*boot)(const BackendOptions *o, const VmmSpec *spec, const VmmHandle *h, char **ret_error);
 
         /* Pause / resume the guest. A guest already paused (running) is a
          * success: a step re-run after a crash must not fail. */
@@ -101,8 +99,7 @@ typedef struct Backend {
 
         /* Ask the VMM what state the guest is in; -ESRCH / VMM_STATE_GONE if the
          * process is gone, an API error if the process is there but the API is not. */
-        int (*query)(const BackendOptions *o, const VmmHandle *h, VmmState *ret_state,
-                     char **ret_error);
+        int (*query)(const BackendOptions *o, const VmmHandle *h, VmmState *ret_state, char **ret_error);
 } Backend;
 
 /* NULL-terminated table of all compiled-in backends. */

@@ -161,7 +161,7 @@ int exit_watch_add(ExitWatch *w, const char *vm_id, pid_t pid, uint64_t start_ti
                 free(id);
                 return r;
         }
-        w->watches[w->n_watches++] = (Watch) { id, pid, TAKE_FD(fd) };
+        w->watches[w->n_watches++] = (Watch){ id, pid, TAKE_FD(fd) };
         pthread_mutex_unlock(&w->lock);
         return 0;
 }
@@ -214,7 +214,7 @@ int exit_watch_status(ExitWatch *w, pid_t pid, int *ret_status) {
         for (int i = 0; i < 20; i++) {
                 if (ring_take(w, pid, ret_status))
                         return 0;
-                nanosleep(&(struct timespec) { 0, 5 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
         }
         return -ENOENT;
 }
@@ -225,7 +225,8 @@ void exit_status_describe(bool known, int status, char *buf, size_t size) {
         else if (WIFEXITED(status))
                 snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
         else if (WIFSIGNALED(status))
-                snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+                snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status),
+                         strsignal(WTERMSIG(status)));
         else
                 snprintf(buf, size, "ended with wait status 0x%x", status);
 }

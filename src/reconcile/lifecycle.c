@@ -16,8 +16,9 @@
  * same step runs again, which is safe because every step is idempotent, or
  * the step that now leads to the new desired phase runs instead.
  * Entries the API never lets happen (e.g. desired=created on a running VM)
- * are ACTION_NONE.
+ * are ACTION_NONE. (Kept in columns: clang-format is off for the table.)
  */
+/* clang-format off */
 static const LifecycleAction next_table[_VM_PHASE_MAX][_VM_PHASE_MAX] = {
         /*                            created running paused shutdown deleted */
         [VM_PHASE_PENDING] = { [VM_PHASE_CREATED] = P, [VM_PHASE_RUNNING] = P, [VM_PHASE_PAUSED] = P,
@@ -53,6 +54,7 @@ static const LifecycleAction next_table[_VM_PHASE_MAX][_VM_PHASE_MAX] = {
         [VM_PHASE_FAILED] = { [VM_PHASE_CREATED] = RC, [VM_PHASE_RUNNING] = RC, [VM_PHASE_PAUSED] = RC,
                               [VM_PHASE_SHUTDOWN] = RC, [VM_PHASE_DELETED] = D },
 };
+/* clang-format on */
 
 static const struct {
         const char *name;

@@ -11,14 +11,14 @@
 #include "vm/vm-state.h"
 
 typedef enum LifecycleAction {
-        ACTION_NONE,    /* converged (or nothing sensible to do) */
+        ACTION_NONE, /* converged (or nothing sensible to do) */
         ACTION_PREPARE, /* -> creating -> created: make the run directory */
-        ACTION_START,   /* -> booting -> running: spawn the VMM, configure, boot */
-        ACTION_PAUSE,   /* -> pausing -> paused */
-        ACTION_RESUME,  /* -> resuming -> running */
-        ACTION_REBOOT,  /* -> rebooting -> running: stop the VMM, start it again */
-        ACTION_STOP,    /* -> shutting_down -> shutdown: ask the guest, kill after timeout */
-        ACTION_DELETE,  /* -> deleting -> deleted: kill, remove the run directory */
+        ACTION_START, /* -> booting -> running: spawn the VMM, configure, boot */
+        ACTION_PAUSE, /* -> pausing -> paused */
+        ACTION_RESUME, /* -> resuming -> running */
+        ACTION_REBOOT, /* -> rebooting -> running: stop the VMM, start it again */
+        ACTION_STOP, /* -> shutting_down -> shutdown: ask the guest, kill after timeout */
+        ACTION_DELETE, /* -> deleting -> deleted: kill, remove the run directory */
         ACTION_RECOVER, /* failed -> whatever the VMM really is: probe, then go on */
         _ACTION_MAX,
 } LifecycleAction;

@@ -51,7 +51,7 @@ struct Reconciler {
         StrSet to_probe;
 
         pthread_mutex_t lock;
-        pthread_cond_t work;    /* signalled when the queue gets an item, or on stop */
+        pthread_cond_t work; /* signalled when the queue gets an item, or on stop */
         pthread_cond_t changed; /* broadcast after every committed observation */
         uint64_t change_seq;
         /* Queue: ids in FIFO order (an id appears at most once), the ids a worker
@@ -135,7 +135,9 @@ int reconciler_enqueue_all(Reconciler *r) {
 
 void reconciler_get_stats(Reconciler *r, ReconcilerStats *ret) {
         pthread_mutex_lock(&r->lock);
-        *ret = (ReconcilerStats) { .queued = r->n_ready - r->head, .delayed = r->n_delayed, .busy = r->n_busy };
+        *ret = (ReconcilerStats){ .queued = r->n_ready - r->head,
+                                  .delayed = r->n_delayed,
+                                  .busy = r->n_busy };
         pthread_mutex_unlock(&r->lock);
         ret->errors = atomic_load(&r->n_errors);
 }
@@ -148,7 +150,7 @@ static void enqueue_delayed(Reconciler *r, const char *id, uint64_t delay_ms) {
         if (nd)
                 r->delayed = nd;
         if (nd && copy) {
-                r->delayed[r->n_delayed++] = (Delayed) { copy, now_mono_us() + delay_ms * 1000 };
+                r->delayed[r->n_delayed++] = (Delayed){ copy, now_mono_us() + delay_ms * 1000 };
                 pthread_cond_signal(&r->work);
         } else
                 free(copy);
@@ -247,8 +249,8 @@ static void kill_unrecorded_vmms(const VmRow *row) {
                         return;
                 if (vmm_pid_start_time(pid, &st) < 0)
                         continue;
-                log_warning("vm %s: killing VMM pid %d that no record knows (spawned before a crash)", row->id,
-                            (int) pid);
+                log_warning("vm %s: killing VMM pid %d that no record knows (spawned before a crash)",
+                            row->id, (int) pid);
                 (void) vmm_kill(pid, st, sock, 5000);
         }
 }
@@ -263,8 +265,8 @@ static void step_failed(Pass *p, LifecycleAction a, int err, const char *msg, co
         VmRow *row = p->row;
         int attempts = (row->error_generation == row->generation ? row->attempts : 0) + 1;
         bool settle = error_is_permanent(err) || (unsigned) attempts >= p->r->max_attempts;
-        _cleanup_free_ char *text = strdup_printf("%s: %s", lifecycle_action_to_string(a),
-                                                  msg ? msg : strerror(-err));
+        _cleanup_free_ char *text =
+                strdup_printf("%s: %s", lifecycle_action_to_string(a), msg ? msg : strerror(-err));
         VmObservation o = {
                 .observed = row->observed,
                 .reason = text,
@@ -339,8 +341,7 @@ static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
                 return k;
         k = mkdir_p(row->run_dir, 0700);
         if (k < 0) {
-                *ret_error = strdup_printf("cannot create run directory %s: %s", row->run_dir,
-                                           strerror(-k));
+                *ret_error = strdup_printf("cannot create run directory %s: %s", row->run_dir, strerror(-k));
                 return k;
         }
         VmmSpec spec = { .vm_id = row->id, .run_dir = row->run_dir, .config = cfg };
@@ -352,7 +353,8 @@ static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
         if (scope_manager_active(p->r->scopes)) {
                 /* The VM's limits, plus room for the VMM itself. */
                 uint64_t mem = cfg->memory_bytes + cfg->hotplug_bytes + VMM_MEMORY_OVERHEAD;
-                unsigned cpus = cfg->max_vcpu_count > cfg->vcpu_count ? cfg->max_vcpu_count : cfg->vcpu_count;
+                unsigned cpus =
+                        cfg->max_vcpu_count > cfg->vcpu_count ? cfg->max_vcpu_count : cfg->vcpu_count;
                 _cleanup_free_ char *serr = NULL;
                 k = scope_manager_adopt(p->r->scopes, row->id, h.pid, mem, cpus * 100, &serr);
                 if (k < 0) {
@@ -393,12 +395,14 @@ static int stop_vmm(Pass *p, bool force, const char **ret_how, char **ret_error)
                 _cleanup_free_ char *serr = NULL;
                 int k = p->backend->request_shutdown(p->r->bo, &row->vmm, &serr);
                 if (k >= 0) {
-                        unsigned ms = (unsigned) (row->shutdown_timeout_s > 0 ? row->shutdown_timeout_s : 30) *
-                                      1000u;
+                        unsigned ms =
+                                (unsigned) (row->shutdown_timeout_s > 0 ? row->shutdown_timeout_s : 30) *
+                                1000u;
                         k = vmm_wait_exit(row->vmm.pid, row->vmm.start_time, ms,
                                           (const volatile bool *) &p->r->stopping);
                         if (k == -EINTR) {
-                                *ret_error = strdup("metald is stopping; the shutdown resumes at next start");
+                                *ret_error =
+                                        strdup("metald is stopping; the shutdown resumes at next start");
                                 return -EINTR;
                         }
                         if (k == 0) {
@@ -453,7 +457,8 @@ static int run_action(Pass *p, LifecycleAction a) {
         case ACTION_PREPARE:
                 k = mkdir_p(row->run_dir, 0700);
                 if (k < 0)
-                        err = strdup_printf("cannot create run directory %s: %s", row->run_dir, strerror(-k));
+                        err = strdup_printf("cannot create run directory %s: %s", row->run_dir,
+                                            strerror(-k));
                 break;
         case ACTION_START:
                 /* Caught mid-boot or retrying: whatever runs is killed, then a fresh start. */
@@ -488,9 +493,9 @@ static int run_action(Pass *p, LifecycleAction a) {
                 done.reason = how;
                 break;
         case ACTION_DELETE:
-                k = vmm_alive(&row->vmm) ? vmm_kill(row->vmm.pid, row->vmm.start_time,
-                                                     row->vmm.socket_path, 5000)
-                                         : 0;
+                k = vmm_alive(&row->vmm)
+                            ? vmm_kill(row->vmm.pid, row->vmm.start_time, row->vmm.socket_path, 5000)
+                            : 0;
                 if (k >= 0)
                         kill_unrecorded_vmms(row);
                 if (k >= 0 && !isempty(row->run_dir))
@@ -582,10 +587,12 @@ static int handle_vmm_exit(Pass *p, const char *why) {
         Reconciler *r = p->r;
         exit_watch_remove(r->watch, row->id);
         if (r->host_rebooted) {
-                VmObservation o = { .observed = VM_PHASE_SHUTDOWN, .reason = "the host rebooted", .set_vmm = true };
+                VmObservation o = { .observed = VM_PHASE_SHUTDOWN,
+                                    .reason = "the host rebooted",
+                                    .set_vmm = true };
                 int k = observe(p, &o);
                 row->observed = o.observed;
-                row->vmm = (VmmHandle) { 0 };
+                row->vmm = (VmmHandle){ 0 };
                 return k;
         }
         int status = 0;
@@ -603,12 +610,12 @@ static int handle_vmm_exit(Pass *p, const char *why) {
         log_info("vm %s: %s", row->id, detail ? detail : how);
 
         if (clean && !streq(row->restart_policy, "always")) {
-                _cleanup_free_ char *reason = strdup_printf("the guest powered off (restart policy %s)",
-                                                            row->restart_policy);
+                _cleanup_free_ char *reason =
+                        strdup_printf("the guest powered off (restart policy %s)", row->restart_policy);
                 int k = store_vm_guest_stopped(r->store, row->id, last_exit, reason);
                 notify_changed(r);
                 row->observed = VM_PHASE_SHUTDOWN;
-                row->vmm = (VmmHandle) { 0 };
+                row->vmm = (VmmHandle){ 0 };
                 return k;
         }
 
@@ -645,7 +652,7 @@ static int handle_vmm_exit(Pass *p, const char *why) {
         o.error = msg;
         int k = observe(p, &o);
         row->observed = o.observed;
-        row->vmm = (VmmHandle) { 0 };
+        row->vmm = (VmmHandle){ 0 };
         row->error_generation = row->generation;
         return k;
 }
@@ -669,7 +676,8 @@ static void adopt_if_outside_scope(Pass *p) {
         unsigned cpus = cfg->max_vcpu_count > cfg->vcpu_count ? cfg->max_vcpu_count : cfg->vcpu_count;
         _cleanup_free_ char *err = NULL;
         int k = scope_manager_adopt(p->r->scopes, row->id, row->vmm.pid,
-                                    cfg->memory_bytes + cfg->hotplug_bytes + VMM_MEMORY_OVERHEAD, cpus * 100, &err);
+                                    cfg->memory_bytes + cfg->hotplug_bytes + VMM_MEMORY_OVERHEAD, cpus * 100,
+                                    &err);
         if (k < 0)
                 log_warning("vm %s: VMM pid %d is outside its scope and cannot be moved: %s", row->id,
                             (int) row->vmm.pid, err ? err : strerror(-k));
@@ -712,8 +720,8 @@ static int probe_vm(Pass *p, const char *why) {
                         adopt_if_outside_scope(p);
                         int w = exit_watch_add(p->r->watch, row->id, row->vmm.pid, row->vmm.start_time);
                         if (w < 0)
-                                log_warning("vm %s: cannot watch VMM pid %d: %s", row->id, (int) row->vmm.pid,
-                                            strerror(-w));
+                                log_warning("vm %s: cannot watch VMM pid %d: %s", row->id,
+                                            (int) row->vmm.pid, strerror(-w));
                         VmPhase seen = st == VMM_STATE_RUNNING ? VM_PHASE_RUNNING : VM_PHASE_PAUSED;
                         /* Transitional phases keep their intent: the step re-runs idempotently. */
                         if (!vm_phase_is_transitional(row->observed))
@@ -733,8 +741,8 @@ static int probe_vm(Pass *p, const char *why) {
                                      : from == VM_PHASE_CREATED || from == VM_PHASE_BOOTING
                                              ? VM_PHASE_CREATED
                                              : VM_PHASE_SHUTDOWN;
-                } else if (from == VM_PHASE_RUNNING || from == VM_PHASE_PAUSED ||
-                           from == VM_PHASE_PAUSING || from == VM_PHASE_RESUMING) {
+                } else if (from == VM_PHASE_RUNNING || from == VM_PHASE_PAUSED || from == VM_PHASE_PAUSING ||
+                           from == VM_PHASE_RESUMING) {
                         return handle_vmm_exit(p, why);
                 }
         }
@@ -800,7 +808,8 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                             row->observed != VM_PHASE_DELETED && !isempty(row->run_dir)) {
                                 int c = console_cap(row->run_dir, r->console_max_bytes);
                                 if (c < 0)
-                                        log_warning("vm %s: cannot cap the console log: %s", id, strerror(-c));
+                                        log_warning("vm %s: cannot cap the console log: %s", id,
+                                                    strerror(-c));
                         }
                         if (row->observed_generation != row->generation) {
                                 VmObservation o = { .observed = row->observed,
@@ -1002,8 +1011,9 @@ int reconciler_reattach_all(Reconciler *r, ReattachStats *ret_stats) {
         if (k < 0)
                 return k;
         if (ret_stats)
-                *ret_stats = (ReattachStats) { .vms = n, .unprobed = left, .host_rebooted = rebooted,
-                                               .usec = now_mono_us() - t0 };
+                *ret_stats = (ReattachStats){
+                        .vms = n, .unprobed = left, .host_rebooted = rebooted, .usec = now_mono_us() - t0
+                };
         return 0;
 }
 

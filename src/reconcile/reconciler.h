@@ -20,9 +20,9 @@ typedef struct Reconciler Reconciler;
 typedef struct ReconcilerOptions {
         Store *store;
         const BackendOptions *backend_options;
-        unsigned n_workers;     /* default 4 */
-        unsigned max_attempts;  /* transient failures before "failed"; default 5 */
-        unsigned backoff_ms;    /* first retry delay; doubles, capped at 30 s; default 250 */
+        unsigned n_workers; /* default 4 */
+        unsigned max_attempts; /* transient failures before "failed"; default 5 */
+        unsigned backoff_ms; /* first retry delay; doubles, capped at 30 s; default 250 */
         /* Paths are checked again just before a VMM opens them: a file swapped
          * for a symlink after CreateVm must not lead out of the asset roots. */
         char *const *asset_roots;
@@ -41,8 +41,8 @@ Reconciler *reconciler_free(Reconciler *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Reconciler *, reconciler_free);
 
 typedef struct ReattachStats {
-        size_t vms;         /* active VMs looked at */
-        size_t unprobed;    /* not probed within the time bound (they are, later) */
+        size_t vms; /* active VMs looked at */
+        size_t unprobed; /* not probed within the time bound (they are, later) */
         bool host_rebooted; /* the boot id changed since the last run */
         uint64_t usec;
 } ReattachStats;
@@ -66,11 +66,11 @@ void reconciler_enqueue(Reconciler *r, const char *vm_id);
 int reconciler_enqueue_all(Reconciler *r);
 
 typedef enum WaitOutcome {
-        WAIT_DONE,       /* reached the desired state of that generation */
-        WAIT_FAILED,     /* the step failed for good; row->last_error says why */
+        WAIT_DONE, /* reached the desired state of that generation */
+        WAIT_FAILED, /* the step failed for good; row->last_error says why */
         WAIT_SUPERSEDED, /* a later request changed the desired state first */
-        WAIT_TIMEOUT,    /* still under way */
-        WAIT_STOPPING,   /* metald is stopping; the request resumes after restart */
+        WAIT_TIMEOUT, /* still under way */
+        WAIT_STOPPING, /* metald is stopping; the request resumes after restart */
 } WaitOutcome;
 
 /* Wait (bounded by timeout_ms) until VM vm_id has reached, failed or been
@@ -80,9 +80,9 @@ int reconciler_wait(Reconciler *r, const char *vm_id, int64_t generation, unsign
 
 /* For GET /metrics: work waiting and errors recorded since start. */
 typedef struct ReconcilerStats {
-        size_t queued;   /* VM ids ready for a worker */
-        size_t delayed;  /* retries waiting for their time */
-        size_t busy;     /* VMs a worker is on */
+        size_t queued; /* VM ids ready for a worker */
+        size_t delayed; /* retries waiting for their time */
+        size_t busy; /* VMs a worker is on */
         uint64_t errors; /* error observations recorded (failed steps, crashed VMMs) */
 } ReconcilerStats;
 void reconciler_get_stats(Reconciler *r, ReconcilerStats *ret);

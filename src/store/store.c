@@ -195,8 +195,7 @@ static int migrations_apply(sqlite3 *db, char **ret_error) {
                 rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
                 if (rc != SQLITE_OK)
                         goto fail;
-                rc = sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE name = ?", -1, &q,
-                                        NULL);
+                rc = sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE name = ?", -1, &q, NULL);
                 if (rc != SQLITE_OK)
                         goto fail;
                 sqlite3_bind_text(q, 1, m->name, -1, SQLITE_STATIC);
@@ -209,8 +208,7 @@ static int migrations_apply(sqlite3 *db, char **ret_error) {
                 if (rc != SQLITE_OK)
                         goto fail;
                 _cleanup_stmt_ sqlite3_stmt *ins = NULL;
-                rc = sqlite3_prepare_v2(db,
-                                        "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                rc = sqlite3_prepare_v2(db, "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
                                         -1, &ins, NULL);
                 if (rc != SQLITE_OK)
                         goto fail;
@@ -313,11 +311,11 @@ int store_applied_migrations(Store *s, char ***ret_names, size_t *ret_n) {
         return 0;
 }
 
-#define VM_COLUMNS                                                                                 \
-        "seq, id, customer_id, backend, config_json, desired_state, generation, observed_state, "  \
-        "observed_generation, reboot_requested, reboot_done, shutdown_timeout_s, force_stop, "     \
-        "vmm_pid, vmm_start_time, socket_path, run_dir, last_error, error_generation, "            \
-        "failed_from, attempts, next_attempt_at, created_at, updated_at, deleted_at, error_code, "     \
+#define VM_COLUMNS                                                                                          \
+        "seq, id, customer_id, backend, config_json, desired_state, generation, observed_state, "           \
+        "observed_generation, reboot_requested, reboot_done, shutdown_timeout_s, force_stop, "              \
+        "vmm_pid, vmm_start_time, socket_path, run_dir, last_error, error_generation, "                     \
+        "failed_from, attempts, next_attempt_at, created_at, updated_at, deleted_at, error_code, "          \
         "restart_policy, last_exit, restarts"
 
 /* Build a VmRow from the current result row of a SELECT VM_COLUMNS. */
@@ -356,8 +354,8 @@ static int row_from_stmt(sqlite3_stmt *st, VmRow **ret) {
         r->restart_policy = column_strdup(st, 26);
         r->last_exit = column_strdup(st, 27);
         r->restarts = sqlite3_column_int(st, 28);
-        if (!r->restart_policy || !r->last_exit || !r->error_code || !r->id || !r->customer_id || !r->backend || !r->config_json || !r->run_dir ||
-            !r->last_error)
+        if (!r->restart_policy || !r->last_exit || !r->error_code || !r->id || !r->customer_id ||
+            !r->backend || !r->config_json || !r->run_dir || !r->last_error)
                 return -ENOMEM;
         if (r->desired < 0 || r->observed < 0)
                 return -EIO; /* a state name this build does not know: refuse, do not guess */
@@ -379,8 +377,8 @@ static int conn_get_vm(sqlite3 *db, const char *id, VmRow **ret) {
         return row_from_stmt(st, ret);
 }
 
-static int conn_append_event(sqlite3 *db, const char *vm_id, int64_t at, const char *kind,
-                             VmPhase from, VmPhase to, int64_t generation, const char *reason) {
+static int conn_append_event(sqlite3 *db, const char *vm_id, int64_t at, const char *kind, VmPhase from,
+                             VmPhase to, int64_t generation, const char *reason) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(db,
                         "INSERT INTO vm_events (vm_id, at, kind, from_state, to_state, generation, reason) "
@@ -422,8 +420,7 @@ int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, v
         _cleanup_(vm_row_freep) VmRow *existing = NULL;
         r = conn_get_vm(c.db, row->id, &existing);
         if (r >= 0) {
-                bool same = !existing->deleted_at && same_config &&
-                            same_config(existing, row, userdata);
+                bool same = !existing->deleted_at && same_config && same_config(existing, row, userdata);
                 if (ret_existing)
                         *ret_existing = TAKE_PTR(existing);
                 return same ? 0 : -EEXIST;
@@ -460,19 +457,19 @@ int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, v
         sqlite3_bind_text(st, 7, row->run_dir ? row->run_dir : "", -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, now);
         sqlite3_bind_int64(st, 9, now);
-        sqlite3_bind_text(st, 10, row->restart_policy ? row->restart_policy : "on-failure", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 10, row->restart_policy ? row->restart_policy : "on-failure", -1,
+                          SQLITE_STATIC);
         r = step_done(st);
         if (r < 0)
                 return r;
-        r = conn_append_event(c.db, row->id, now, "desired", VM_PHASE_PENDING, row->desired, 1,
-                              "CreateVm");
+        r = conn_append_event(c.db, row->id, now, "desired", VM_PHASE_PENDING, row->desired, 1, "CreateVm");
         if (r < 0)
                 return r;
         return conn_commit(&c);
 }
 
-int store_vm_update_desired(Store *s, const char *id, StoreDesiredFn fn, void *userdata,
-                            const char *reason, VmRow **ret_row) {
+int store_vm_update_desired(Store *s, const char *id, StoreDesiredFn fn, void *userdata, const char *reason,
+                            VmRow **ret_row) {
         assert(s && id && fn);
         _cleanup_conn_ Conn c = { .store = s };
         int r = store_acquire(s, &c.db);
@@ -601,8 +598,8 @@ int store_vm_observe(Store *s, const char *id, const VmObservation *o) {
                 return r;
 
         if (row->observed != o->observed) {
-                r = conn_append_event(c.db, id, now, "observed", row->observed, o->observed,
-                                      row->generation, o->reason);
+                r = conn_append_event(c.db, id, now, "observed", row->observed, o->observed, row->generation,
+                                      o->reason);
                 if (r < 0)
                         return r;
         }
@@ -633,7 +630,8 @@ int store_vm_guest_stopped(Store *s, const char *id, const char *last_exit, cons
         r = prepare(c.db,
                     "UPDATE vms SET desired_state = 'shutdown', generation = generation + 1, "
                     "observed_state = 'shutdown', observed_generation = generation + 1, vmm_pid = 0, "
-                    "vmm_start_time = 0, socket_path = '', last_exit = ?, last_error = '', attempts = 0, restarts = 0, "
+                    "vmm_start_time = 0, socket_path = '', last_exit = ?, last_error = '', attempts = 0, "
+                    "restarts = 0, "
                     "next_attempt_at = 0, updated_at = ? WHERE id = ?",
                     &st);
         if (r < 0)
@@ -644,8 +642,8 @@ int store_vm_guest_stopped(Store *s, const char *id, const char *last_exit, cons
         r = step_done(st);
         if (r < 0)
                 return r;
-        r = conn_append_event(c.db, id, now, "observed", row->observed, VM_PHASE_SHUTDOWN, row->generation + 1,
-                              reason);
+        r = conn_append_event(c.db, id, now, "observed", row->observed, VM_PHASE_SHUTDOWN,
+                              row->generation + 1, reason);
         if (r >= 0)
                 r = conn_append_event(c.db, id, now, "desired", row->desired, VM_PHASE_SHUTDOWN,
                                       row->generation + 1, reason);
@@ -679,8 +677,9 @@ int store_daemon_set(Store *s, const char *key, const char *value) {
         if (r < 0)
                 return r;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        r = prepare(c.db, "INSERT INTO daemon_state (key, value) VALUES (?1, ?2) "
-                          "ON CONFLICT (key) DO UPDATE SET value = ?2",
+        r = prepare(c.db,
+                    "INSERT INTO daemon_state (key, value) VALUES (?1, ?2) "
+                    "ON CONFLICT (key) DO UPDATE SET value = ?2",
                     &st);
         if (r < 0)
                 return r;
@@ -766,8 +765,9 @@ int store_vm_list_active_ids(Store *s, char ***ret_ids, size_t *ret_n) {
         if (r < 0)
                 return r;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        r = prepare(c.db, "SELECT id FROM vms WHERE deleted_at IS NULL OR observed_state != 'deleted' "
-                          "ORDER BY seq",
+        r = prepare(c.db,
+                    "SELECT id FROM vms WHERE deleted_at IS NULL OR observed_state != 'deleted' "
+                    "ORDER BY seq",
                     &st);
         if (r < 0)
                 return r;

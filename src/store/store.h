@@ -49,8 +49,8 @@ typedef struct VmRow {
         int64_t updated_at;
         int64_t deleted_at; /* 0: not deleted */
         char *restart_policy; /* "never", "on-failure", "always" */
-        char *last_exit;      /* how the last VMM ended on its own, "" if it did not */
-        int restarts;         /* automatic restarts in a row */
+        char *last_exit; /* how the last VMM ended on its own, "" if it did not */
+        int restarts; /* automatic restarts in a row */
 } VmRow;
 
 /* A RebootVm was accepted and not yet carried out, and running is still what is
@@ -98,27 +98,27 @@ int store_vm_get(Store *s, const char *id, VmRow **ret);
  * as committed.
  */
 typedef int (*StoreDesiredFn)(VmRow *row, void *userdata);
-int store_vm_update_desired(Store *s, const char *id, StoreDesiredFn fn, void *userdata,
-                            const char *reason, VmRow **ret_row);
+int store_vm_update_desired(Store *s, const char *id, StoreDesiredFn fn, void *userdata, const char *reason,
+                            VmRow **ret_row);
 
 /* What the reconciler records; fields with their set_* flag false are left alone. */
 typedef struct VmObservation {
-        VmPhase observed;      /* always written; an "observed" event if it changed */
-        const char *reason;    /* event reason */
-        bool set_vmm;          /* write vmm (pid 0 clears it) */
+        VmPhase observed; /* always written; an "observed" event if it changed */
+        const char *reason; /* event reason */
+        bool set_vmm; /* write vmm (pid 0 clears it) */
         VmmHandle vmm;
         bool set_run_dir;
         const char *run_dir;
-        bool set_converged;    /* observed_generation = converged_generation */
+        bool set_converged; /* observed_generation = converged_generation */
         int64_t converged_generation;
-        bool set_error;        /* write last_error/error_generation/attempts/next_attempt_at;
+        bool set_error; /* write last_error/error_generation/attempts/next_attempt_at;
                                   an "error" event */
         const char *error;
         const char *error_code;
         int64_t error_generation;
         int attempts;
         int64_t next_attempt_at;
-        bool clear_error;      /* last_error = '', attempts = 0 */
+        bool clear_error; /* last_error = '', attempts = 0 */
         bool set_failed_from;
         VmPhase failed_from;
         bool set_reboot_done;
@@ -148,9 +148,9 @@ int store_daemon_set(Store *s, const char *key, const char *value);
 typedef struct VmListQuery {
         const VmPhase *observed_in; /* NULL: any */
         size_t n_observed_in;
-        const char *customer_id;    /* NULL: any */
+        const char *customer_id; /* NULL: any */
         bool include_deleted;
-        int64_t after_seq;          /* 0: from the start */
+        int64_t after_seq; /* 0: from the start */
         unsigned limit;
 } VmListQuery;
 /* Rows in seq order; *ret_more tells whether another page exists. */

@@ -11,11 +11,11 @@
 #include "util/util.h"
 
 const char *const crash_points[] = {
-        "api-after-commit",   /* desired state committed, answer not yet sent */
-        "after-intent",       /* transitional state committed, side effect not yet done */
-        "after-spawn",        /* VMM spawned, its pid not yet recorded */
+        "api-after-commit", /* desired state committed, answer not yet sent */
+        "after-intent", /* transitional state committed, side effect not yet done */
+        "after-spawn", /* VMM spawned, its pid not yet recorded */
         "after-vmm-recorded", /* pid recorded, guest not yet booted */
-        "after-side-effect",  /* side effect done, target state not yet committed */
+        "after-side-effect", /* side effect done, target state not yet committed */
         NULL,
 };
 

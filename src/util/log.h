@@ -27,8 +27,8 @@ int log_level_from_string(const char *s);
 #define log_error(...) log_emit(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_warning(...) log_emit(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_info(...) log_emit(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                             \
-        do {                                                                                       \
-                if (log_max_level >= LOG_LEVEL_DEBUG)                                              \
-                        log_emit(LOG_LEVEL_DEBUG, __VA_ARGS__);                                    \
+#define log_debug(...)                                                                                      \
+        do {                                                                                                \
+                if (log_max_level >= LOG_LEVEL_DEBUG)                                                       \
+                        log_emit(LOG_LEVEL_DEBUG, __VA_ARGS__);                                             \
         } while (0)

@@ -15,7 +15,8 @@ static uint64_t hash(const char *k) {
 static size_t find(const StrSet *s, const char *key) {
         if (s->cap == 0)
                 return SIZE_MAX;
-        for (size_t i = hash(key) & (s->cap - 1), probes = 0; probes < s->cap; i = (i + 1) & (s->cap - 1), probes++) {
+        for (size_t i = hash(key) & (s->cap - 1), probes = 0; probes < s->cap;
+             i = (i + 1) & (s->cap - 1), probes++) {
                 if (!s->slots[i])
                         return SIZE_MAX;
                 if (s->slots[i] != TOMBSTONE && streq(s->slots[i], key))
@@ -88,5 +89,5 @@ void strset_clear(StrSet *s) {
                 if (s->slots[i] && s->slots[i] != TOMBSTONE)
                         free(s->slots[i]);
         free(s->slots);
-        *s = (StrSet) { 0 };
+        *s = (StrSet){ 0 };
 }

@@ -11,9 +11,9 @@
 
 typedef struct StrSet {
         char **slots; /* NULL: empty; TOMBSTONE: deleted */
-        size_t cap;   /* power of two */
-        size_t n;     /* live entries */
-        size_t used;  /* live + tombstones */
+        size_t cap; /* power of two */
+        size_t n; /* live entries */
+        size_t used; /* live + tombstones */
 } StrSet;
 
 /* 1 if added, 0 if already there, -ENOMEM. */

@@ -34,7 +34,7 @@ static int console_set_base(const char *run_dir, uint64_t base) {
 }
 
 int console_read(const char *run_dir, uint64_t offset, size_t max, ConsoleChunk *ret) {
-        *ret = (ConsoleChunk) { 0 };
+        *ret = (ConsoleChunk){ 0 };
         if (max > CONSOLE_READ_MAX)
                 max = CONSOLE_READ_MAX;
         uint64_t base = console_base(run_dir);

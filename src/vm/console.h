@@ -18,11 +18,11 @@
 #define CONSOLE_READ_MAX (1u << 20)
 
 typedef struct ConsoleChunk {
-        char *data;           /* malloc'ed, NUL-terminated, size bytes */
+        char *data; /* malloc'ed, NUL-terminated, size bytes */
         size_t size;
-        uint64_t offset;      /* logical offset of data[0] */
+        uint64_t offset; /* logical offset of data[0] */
         uint64_t next_offset; /* where to read next */
-        bool skipped;         /* the asked offset was rotated away; data starts later */
+        bool skipped; /* the asked offset was rotated away; data starts later */
 } ConsoleChunk;
 
 /* Read up to max bytes from logical offset. Missing log: empty chunk. */

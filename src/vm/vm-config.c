@@ -163,8 +163,7 @@ static void path_join(char *buf, size_t size, const char *prefix, const char *na
 }
 
 /* Writes `prefix["key"]`, the path of one metadata entry, into buf. */
-static void path_map_key(char *buf, size_t size, const char *prefix, const char *key,
-                         size_t key_len) {
+static void path_map_key(char *buf, size_t size, const char *prefix, const char *key, size_t key_len) {
         char q[64];
         snprintf(buf, size, "%s[%s]", prefix, quote(q, sizeof q, key, key_len, true));
 }
@@ -180,14 +179,13 @@ typedef struct MessageSpec MessageSpec;
  * -ENOMEM with err filled. May leave partial results in dst for the caller's
  * destructor to free.
  */
-typedef int (*FieldDecoder)(const json_t *v, const char *path, void *dst, const FieldSpec *f,
-                            VmError *err);
+typedef int (*FieldDecoder)(const json_t *v, const char *path, void *dst, const FieldSpec *f, VmError *err);
 
 struct FieldSpec {
-        const char *name;      /* proto field name, snake_case; used in error paths */
+        const char *name; /* proto field name, snake_case; used in error paths */
         const char *json_name; /* lowerCamelCase; equal to name when it has no '_' */
         FieldDecoder decode;
-        size_t offset;            /* where the value goes, from the message's base */
+        size_t offset; /* where the value goes, from the message's base */
         const MessageSpec *message; /* for decode_submessage */
 };
 
@@ -265,8 +263,7 @@ static int json_parse_int64(const json_t *v, int64_t *ret) {
 
 /* Decodes a non-negative int32 or int64 (by `type`) into *ret, with errors
  * naming path and the expected type. */
-static int decode_integer(const json_t *v, const char *path, bool is_int32, int64_t *ret,
-                          VmError *err) {
+static int decode_integer(const json_t *v, const char *path, bool is_int32, int64_t *ret, VmError *err) {
         const char *type = is_int32 ? "int32" : "int64";
         char buf[64];
         int64_t i;
@@ -276,14 +273,12 @@ static int decode_integer(const json_t *v, const char *path, bool is_int32, int6
         if (r == -ERANGE)
                 return vm_error_set(err, path, "out of range for %s", type);
         if (r < 0)
-                return vm_error_set(err, path,
-                                    "must be an %s (a JSON integer or a decimal string), got %s",
+                return vm_error_set(err, path, "must be an %s (a JSON integer or a decimal string), got %s",
                                     type, json_describe(v, buf, sizeof buf));
         if (i < 0)
                 return vm_error_set(err, path, "must not be negative, got %" PRIi64, i);
         if (is_int32 && i > INT32_MAX)
-                return vm_error_set(err, path, "out of range for int32 (at most %" PRIi32 ")",
-                                    INT32_MAX);
+                return vm_error_set(err, path, "out of range for int32 (at most %" PRIi32 ")", INT32_MAX);
         *ret = i;
         return 0;
 }
@@ -353,8 +348,8 @@ static bool key_is_identifier(const char *key, size_t key_len) {
                 return false;
         for (size_t i = 0; i < key_len; i++) {
                 char ch = key[i];
-                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                      (ch >= '0' && ch <= '9') || ch == '_'))
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                      ch == '_'))
                         return false;
         }
         return true;
@@ -417,8 +412,8 @@ static int decode_message(const json_t *obj, const char *path, const MessageSpec
                 size_t idx = (size_t) (f - m->fields);
                 path_join(fpath, sizeof fpath, path, f->name);
                 if (seen[idx])
-                        return vm_error_set(err, fpath, "given twice, as \"%s\" and \"%s\"",
-                                            seen[idx], used);
+                        return vm_error_set(err, fpath, "given twice, as \"%s\" and \"%s\"", seen[idx],
+                                            used);
                 seen[idx] = used;
 
                 if (json_is_null(value))
@@ -511,8 +506,8 @@ static int metadata_compare(const void *a, const void *b) {
 /* FieldDecoder for `map<string,string> metadata` into the VmConfig at dst.
  * At most VM_METADATA_MAX entries; values must be strings (null too is an
  * error: a map has no absent values); no NUL in keys or values. Sorted. */
-static int decode_metadata(const json_t *v, const char *path, void *dst,
-                           _unused_ const FieldSpec *f, VmError *err) {
+static int decode_metadata(const json_t *v, const char *path, void *dst, _unused_ const FieldSpec *f,
+                           VmError *err) {
         VmConfig *c = dst;
         const char *key;
         size_t key_len, n;
@@ -524,8 +519,8 @@ static int decode_metadata(const json_t *v, const char *path, void *dst,
                                     json_describe(v, buf, sizeof buf));
         n = json_object_size(v);
         if (n > VM_METADATA_MAX)
-                return vm_error_set(err, path, "at most %d entries are allowed, got %zu",
-                                    VM_METADATA_MAX, n);
+                return vm_error_set(err, path, "at most %d entries are allowed, got %zu", VM_METADATA_MAX,
+                                    n);
 
         config_clear_metadata(c);
         if (n == 0)
@@ -560,15 +555,13 @@ static int decode_metadata(const json_t *v, const char *path, void *dst,
 
 static const FieldSpec cpu_fields[] = {
         { "vcpu_count", "vcpuCount", decode_int32, offsetof(VmConfig, vcpu_count), NULL },
-        { "max_vcpu_count", "maxVcpuCount", decode_int32, offsetof(VmConfig, max_vcpu_count),
-          NULL },
+        { "max_vcpu_count", "maxVcpuCount", decode_int32, offsetof(VmConfig, max_vcpu_count), NULL },
 };
 static const MessageSpec cpu_message = { cpu_fields, ELEMENTSOF(cpu_fields) };
 
 static const FieldSpec memory_fields[] = {
         { "size_bytes", "sizeBytes", decode_int64, offsetof(VmConfig, memory_bytes), NULL },
-        { "hotplug_size_bytes", "hotplugSizeBytes", decode_int64, offsetof(VmConfig, hotplug_bytes),
-          NULL },
+        { "hotplug_size_bytes", "hotplugSizeBytes", decode_int64, offsetof(VmConfig, hotplug_bytes), NULL },
 };
 static const MessageSpec memory_message = { memory_fields, ELEMENTSOF(memory_fields) };
 
@@ -614,13 +607,12 @@ int vm_config_from_json(const json_t *obj, const char *prefix, VmConfig **ret, V
 /* Checks vcpu_count (1..VM_VCPU_MAX) and max_vcpu_count (0 or vcpu_count..VM_VCPU_MAX). */
 static int validate_cpu(const VmConfig *c, VmError *err) {
         if (c->vcpu_count == 0)
-                return vm_error_set(err, "config.cpu.vcpu_count",
-                                    "required, must be between 1 and %d", VM_VCPU_MAX);
+                return vm_error_set(err, "config.cpu.vcpu_count", "required, must be between 1 and %d",
+                                    VM_VCPU_MAX);
         if (c->vcpu_count > VM_VCPU_MAX)
-                return vm_error_set(err, "config.cpu.vcpu_count",
-                                    "must be between 1 and %d, got %u", VM_VCPU_MAX, c->vcpu_count);
-        if (c->max_vcpu_count != 0 &&
-            (c->max_vcpu_count < c->vcpu_count || c->max_vcpu_count > VM_VCPU_MAX))
+                return vm_error_set(err, "config.cpu.vcpu_count", "must be between 1 and %d, got %u",
+                                    VM_VCPU_MAX, c->vcpu_count);
+        if (c->max_vcpu_count != 0 && (c->max_vcpu_count < c->vcpu_count || c->max_vcpu_count > VM_VCPU_MAX))
                 return vm_error_set(err, "config.cpu.max_vcpu_count",
                                     "must be 0 (same as vcpu_count) or between vcpu_count (%u) "
                                     "and %d, got %u",
@@ -757,8 +749,8 @@ static char *roots_describe(char *buf, size_t size, char *const *roots, size_t n
  * *ret_st (if not NULL) is the stat of the file. Returns 0, -EINVAL or
  * -ENOMEM with err filled.
  */
-static int asset_path_check(const char *path, const char *field, char *const *roots,
-                            size_t n_roots, bool allow_block, struct stat *ret_st, VmError *err) {
+static int asset_path_check(const char *path, const char *field, char *const *roots, size_t n_roots,
+                            bool allow_block, struct stat *ret_st, VmError *err) {
         _cleanup_free_ char *normalized = NULL, *resolved = NULL;
         char qpath[112], qresolved[112], qroots[112];
         bool written_inside;
@@ -784,8 +776,7 @@ static int asset_path_check(const char *path, const char *field, char *const *ro
                 if (e == ENOMEM)
                         return vm_error_oom(err, field);
                 if (!written_inside)
-                        return vm_error_set(err, field, "path %s is outside the asset roots (%s)",
-                                            qpath,
+                        return vm_error_set(err, field, "path %s is outside the asset roots (%s)", qpath,
                                             roots_describe(qroots, sizeof qroots, roots, n_roots));
                 switch (e) {
                 case ENOENT:
@@ -804,8 +795,8 @@ static int asset_path_check(const char *path, const char *field, char *const *ro
                 roots_describe(qroots, sizeof qroots, roots, n_roots);
                 quote_str(qresolved, sizeof qresolved, resolved);
                 if (!written_inside)
-                        return vm_error_set(err, field, "path %s is outside the asset roots (%s)",
-                                            qpath, qroots);
+                        return vm_error_set(err, field, "path %s is outside the asset roots (%s)", qpath,
+                                            qroots);
                 return vm_error_set(err, field,
                                     "path %s resolves through a symlink to %s outside the asset "
                                     "roots (%s)",
@@ -820,8 +811,9 @@ static int asset_path_check(const char *path, const char *field, char *const *ro
                 return vm_error_set(err, field, "cannot be examined (errno %d)", errno);
         }
         if (!S_ISREG(st.st_mode) && !(allow_block && S_ISBLK(st.st_mode)))
-                return vm_error_set(err, field, allow_block ? "not a regular file or block device"
-                                                            : "not a regular file");
+                return vm_error_set(err, field,
+                                    allow_block ? "not a regular file or block device"
+                                                : "not a regular file");
         if (ret_st)
                 *ret_st = st;
         return 0;
@@ -833,8 +825,7 @@ static int validate_boot(const VmConfig *c, char *const *roots, size_t n_roots, 
 
         if (isempty(c->kernel_path))
                 return vm_error_set(err, "config.boot.kernel_path", "required");
-        r = asset_path_check(c->kernel_path, "config.boot.kernel_path", roots, n_roots, false, NULL,
-                             err);
+        r = asset_path_check(c->kernel_path, "config.boot.kernel_path", roots, n_roots, false, NULL, err);
         if (r < 0)
                 return r;
 
@@ -842,16 +833,14 @@ static int validate_boot(const VmConfig *c, char *const *roots, size_t n_roots, 
                 size_t len = strlen(c->kernel_args);
                 if (len > VM_KERNEL_ARGS_MAX)
                         return vm_error_set(err, "config.boot.kernel_args",
-                                            "must be at most %d bytes, got %zu", VM_KERNEL_ARGS_MAX,
-                                            len);
+                                            "must be at most %d bytes, got %zu", VM_KERNEL_ARGS_MAX, len);
                 if (strpbrk(c->kernel_args, "\n\r"))
-                        return vm_error_set(err, "config.boot.kernel_args",
-                                            "must not contain a line break");
+                        return vm_error_set(err, "config.boot.kernel_args", "must not contain a line break");
         }
 
         if (!isempty(c->initrd_path)) {
-                r = asset_path_check(c->initrd_path, "config.boot.initrd_path", roots, n_roots,
-                                     false, NULL, err);
+                r = asset_path_check(c->initrd_path, "config.boot.initrd_path", roots, n_roots, false, NULL,
+                                     err);
                 if (r < 0)
                         return r;
         }
@@ -874,8 +863,7 @@ static int validate_storage(const VmConfig *c, char *const *roots, size_t n_root
         size_t root = SIZE_MAX;
 
         if (c->n_disks > VM_STORAGE_MAX)
-                return vm_error_set(err, "config.storage",
-                                    "at most %d storage devices are allowed, got %zu",
+                return vm_error_set(err, "config.storage", "at most %d storage devices are allowed, got %zu",
                                     VM_STORAGE_MAX, c->n_disks);
 
         for (size_t i = 0; i < c->n_disks; i++) {
@@ -937,9 +925,8 @@ static int validate_storage(const VmConfig *c, char *const *roots, size_t n_root
  * struct's invariant) and checks count, key and value lengths, unique keys. */
 static int validate_metadata(VmConfig *c, VmError *err) {
         if (c->n_metadata > VM_METADATA_MAX)
-                return vm_error_set(err, "config.metadata",
-                                    "at most %d entries are allowed, got %zu", VM_METADATA_MAX,
-                                    c->n_metadata);
+                return vm_error_set(err, "config.metadata", "at most %d entries are allowed, got %zu",
+                                    VM_METADATA_MAX, c->n_metadata);
         if (c->n_metadata > 1)
                 qsort(c->metadata, c->n_metadata, sizeof *c->metadata, metadata_compare);
 
@@ -977,8 +964,7 @@ static bool disk_id_in_use(const VmConfig *c, char *const *generated, const char
 
 /* Returns a malloc'ed id "<stem><n>" (just "<stem>" for n == 0) for the first
  * n upwards that is not in use. NULL on OOM. */
-static char *disk_id_generate(const VmConfig *c, char *const *generated, const char *stem,
-                              unsigned n) {
+static char *disk_id_generate(const VmConfig *c, char *const *generated, const char *stem, unsigned n) {
         for (;; n++) {
                 char id[VM_DISK_ID_MAX + 1];
                 if (n == 0)
@@ -1080,8 +1066,8 @@ static int json_set(json_t *obj, const char *key, json_t *value) {
  * every decoded config's are; jansson refuses other strings, which shows up
  * here as NULL like OOM. */
 json_t *vm_config_to_json(const VmConfig *c) {
-        _cleanup_json_ json_t *root = NULL, *cpu = NULL, *memory = NULL, *boot = NULL,
-                              *storage = NULL, *metadata = NULL;
+        _cleanup_json_ json_t *root = NULL, *cpu = NULL, *memory = NULL, *boot = NULL, *storage = NULL,
+                              *metadata = NULL;
 
         assert(c);
         assert(c->memory_bytes <= INT64_MAX && c->hotplug_bytes <= INT64_MAX);
@@ -1118,14 +1104,11 @@ json_t *vm_config_to_json(const VmConfig *c) {
         }
 
         for (size_t i = 0; i < c->n_metadata; i++)
-                if (json_set(metadata, c->metadata[i].key,
-                             json_string(strempty(c->metadata[i].value))) < 0)
+                if (json_set(metadata, c->metadata[i].key, json_string(strempty(c->metadata[i].value))) < 0)
                         return NULL;
 
-        if (json_set(root, "cpu", TAKE_PTR(cpu)) < 0 ||
-            json_set(root, "memory", TAKE_PTR(memory)) < 0 ||
-            json_set(root, "boot", TAKE_PTR(boot)) < 0 ||
-            json_set(root, "storage", TAKE_PTR(storage)) < 0 ||
+        if (json_set(root, "cpu", TAKE_PTR(cpu)) < 0 || json_set(root, "memory", TAKE_PTR(memory)) < 0 ||
+            json_set(root, "boot", TAKE_PTR(boot)) < 0 || json_set(root, "storage", TAKE_PTR(storage)) < 0 ||
             json_set(root, "metadata", TAKE_PTR(metadata)) < 0)
                 return NULL;
         return TAKE_PTR(root);
@@ -1158,8 +1141,8 @@ bool vm_config_equal(const VmConfig *a, const VmConfig *b) {
             a->memory_bytes != b->memory_bytes || a->hotplug_bytes != b->hotplug_bytes ||
             !streq(strempty(a->kernel_path), strempty(b->kernel_path)) ||
             !streq(strempty(a->kernel_args), strempty(b->kernel_args)) ||
-            !streq(strempty(a->initrd_path), strempty(b->initrd_path)) ||
-            a->n_disks != b->n_disks || a->n_metadata != b->n_metadata)
+            !streq(strempty(a->initrd_path), strempty(b->initrd_path)) || a->n_disks != b->n_disks ||
+            a->n_metadata != b->n_metadata)
                 return false;
 
         for (size_t i = 0; i < a->n_disks; i++) {
@@ -1190,8 +1173,8 @@ bool vm_id_is_valid(const char *id) {
                 return false;
         for (size_t i = 0; i < n; i++) {
                 char ch = id[i];
-                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                      (ch >= '0' && ch <= '9') || ch == '-'))
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                      ch == '-'))
                         return false;
         }
         return true;

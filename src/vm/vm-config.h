@@ -20,12 +20,12 @@
 #define VM_METADATA_MAX 64
 #define VM_KERNEL_ARGS_MAX 2000
 #define VM_ID_MAX 64
-#define VM_DISK_ID_MAX 32         /* storage ids: [A-Za-z0-9_]{1,32} */
-#define VM_METADATA_KEY_MAX 63    /* bytes */
+#define VM_DISK_ID_MAX 32 /* storage ids: [A-Za-z0-9_]{1,32} */
+#define VM_METADATA_KEY_MAX 63 /* bytes */
 #define VM_METADATA_VALUE_MAX 1024 /* bytes */
 
 typedef struct VmDisk {
-        char *id;   /* stable drive id, [A-Za-z0-9_]{1,32}; generated when absent */
+        char *id; /* stable drive id, [A-Za-z0-9_]{1,32}; generated when absent */
         char *path; /* as given by the client */
         bool readonly;
         bool is_root_device;

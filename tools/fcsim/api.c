@@ -13,8 +13,8 @@
 typedef struct Req {
         HttpMethod method;
         const char *path;
-        char *tok1;       /* first path segment ("" for "/") */
-        char *tok2;       /* second segment, NULL if none */
+        char *tok1; /* first path segment ("" for "/") */
+        char *tok2; /* second segment, NULL if none */
         const char *body; /* NULL: no body */
         size_t body_len;
 } Req;
@@ -37,8 +37,8 @@ static Reply decode(const DeType *t, const Req *r, json_t **ret) {
         char *msg = NULL;
         int rc = de_decode(t, r->body, r->body_len, ret, &msg);
         if (rc == -EINVAL) {
-                Reply rep = reply_fault(400, "An error occurred when deserializing the json body of a request: %s.",
-                                        msg);
+                Reply rep = reply_fault(
+                        400, "An error occurred when deserializing the json body of a request: %s.", msg);
                 free(msg);
                 return rep;
         }
@@ -154,8 +154,9 @@ static Reply id_body(Api *a, const Req *r, const DeType *t, const char *key, boo
         const char *body_id = json_string_value(json_object_get(cfg, key));
         if (strcmp(body_id, r->tok2) != 0) {
                 if (net)
-                        rep = reply_fault(400, "The id from the path [%s] does not match the id from the body [%s]!",
-                                          r->tok2, body_id);
+                        rep = reply_fault(
+                                400, "The id from the path [%s] does not match the id from the body [%s]!",
+                                r->tok2, body_id);
                 else
                         rep = reply_fault(400, "The id from the path does not match the id from the body!");
         } else
@@ -165,7 +166,8 @@ static Reply id_body(Api *a, const Req *r, const DeType *t, const char *key, boo
 }
 
 static Reply h_put_drive(Api *a, const Req *r) {
-        return count(a, "put_api_requests", "drive", id_body(a, r, &schema_drive, "drive_id", false, vmm_insert_drive));
+        return count(a, "put_api_requests", "drive",
+                     id_body(a, r, &schema_drive, "drive_id", false, vmm_insert_drive));
 }
 
 static Reply h_patch_drive(Api *a, const Req *r) {
@@ -174,7 +176,8 @@ static Reply h_patch_drive(Api *a, const Req *r) {
 }
 
 static Reply h_put_net(Api *a, const Req *r) {
-        return count(a, "put_api_requests", "network", id_body(a, r, &schema_net, "iface_id", true, vmm_insert_net));
+        return count(a, "put_api_requests", "network",
+                     id_body(a, r, &schema_net, "iface_id", true, vmm_insert_net));
 }
 
 static Reply h_patch_net(Api *a, const Req *r) {
@@ -183,15 +186,18 @@ static Reply h_patch_net(Api *a, const Req *r) {
 }
 
 static Reply h_put_logger(Api *a, const Req *r) {
-        return count(a, "put_api_requests", "logger", decode_and(&schema_logger, r, a->vmm, vmm_configure_logger));
+        return count(a, "put_api_requests", "logger",
+                     decode_and(&schema_logger, r, a->vmm, vmm_configure_logger));
 }
 
 static Reply h_put_serial(Api *a, const Req *r) {
-        return count(a, "put_api_requests", "serial", decode_and(&schema_serial, r, a->vmm, vmm_configure_serial));
+        return count(a, "put_api_requests", "serial",
+                     decode_and(&schema_serial, r, a->vmm, vmm_configure_serial));
 }
 
 static Reply h_put_metrics(Api *a, const Req *r) {
-        return count(a, "put_api_requests", "metrics", decode_and(&schema_metrics, r, a->vmm, vmm_configure_metrics));
+        return count(a, "put_api_requests", "metrics",
+                     decode_and(&schema_metrics, r, a->vmm, vmm_configure_metrics));
 }
 
 static Reply h_put_vsock(Api *a, const Req *r) {
@@ -216,7 +222,8 @@ static Reply machine_config(Api *a, const Req *r, bool put) {
         json_decref(cfg);
         if (deprecated) {
                 metrics_add(a->metrics, "deprecated_api", "deprecated_http_api_calls", 1);
-                log_warn("fc_api", "%s /machine-config: cpu_template field is deprecated.", put ? "PUT" : "PATCH");
+                log_warn("fc_api", "%s /machine-config: cpu_template field is deprecated.",
+                         put ? "PUT" : "PATCH");
                 rep.deprecation = true;
         }
         return rep;
@@ -258,30 +265,30 @@ static Reply h_patch_vm(Api *a, const Req *r) {
 
 /* In the order of parsed_request.rs's match; the first match wins. */
 static const Route routes[] = {
-        {HTTP_GET, "", BODY_NONE, NULL, h_get_info},
-        {HTTP_GET, "version", BODY_NONE, NULL, h_get_version},
-        {HTTP_GET, "vm", BODY_NONE, "config", h_get_vm_config},
-        {HTTP_GET, "machine-config", BODY_NONE, NULL, h_get_machine_config},
-        {HTTP_GET, "mmds", BODY_NONE, NULL, h_get_mmds},
-        {HTTP_GET, NULL, BODY_SOME, NULL, h_get_with_body},
-        {HTTP_PUT, "actions", BODY_SOME, NULL, h_put_actions},
-        {HTTP_PUT, "boot-source", BODY_SOME, NULL, h_put_boot_source},
-        {HTTP_PUT, "drives", BODY_SOME, NULL, h_put_drive},
-        {HTTP_PUT, "logger", BODY_SOME, NULL, h_put_logger},
-        {HTTP_PUT, "serial", BODY_SOME, NULL, h_put_serial},
-        {HTTP_PUT, "machine-config", BODY_SOME, NULL, h_put_machine_config},
-        {HTTP_PUT, "metrics", BODY_SOME, NULL, h_put_metrics},
-        {HTTP_PUT, "mmds", BODY_SOME, NULL, h_put_mmds},
-        {HTTP_PUT, "network-interfaces", BODY_SOME, NULL, h_put_net},
-        {HTTP_PUT, "vsock", BODY_SOME, NULL, h_put_vsock},
-        {HTTP_PUT, "entropy", BODY_SOME, NULL, h_put_entropy},
-        {HTTP_PUT, NULL, BODY_NONE, NULL, h_empty_put},
-        {HTTP_PATCH, "drives", BODY_SOME, NULL, h_patch_drive},
-        {HTTP_PATCH, "machine-config", BODY_SOME, NULL, h_patch_machine_config},
-        {HTTP_PATCH, "mmds", BODY_SOME, NULL, h_patch_mmds},
-        {HTTP_PATCH, "network-interfaces", BODY_SOME, NULL, h_patch_net},
-        {HTTP_PATCH, "vm", BODY_SOME, NULL, h_patch_vm},
-        {HTTP_PATCH, NULL, BODY_NONE, NULL, h_empty_patch},
+        { HTTP_GET, "", BODY_NONE, NULL, h_get_info },
+        { HTTP_GET, "version", BODY_NONE, NULL, h_get_version },
+        { HTTP_GET, "vm", BODY_NONE, "config", h_get_vm_config },
+        { HTTP_GET, "machine-config", BODY_NONE, NULL, h_get_machine_config },
+        { HTTP_GET, "mmds", BODY_NONE, NULL, h_get_mmds },
+        { HTTP_GET, NULL, BODY_SOME, NULL, h_get_with_body },
+        { HTTP_PUT, "actions", BODY_SOME, NULL, h_put_actions },
+        { HTTP_PUT, "boot-source", BODY_SOME, NULL, h_put_boot_source },
+        { HTTP_PUT, "drives", BODY_SOME, NULL, h_put_drive },
+        { HTTP_PUT, "logger", BODY_SOME, NULL, h_put_logger },
+        { HTTP_PUT, "serial", BODY_SOME, NULL, h_put_serial },
+        { HTTP_PUT, "machine-config", BODY_SOME, NULL, h_put_machine_config },
+        { HTTP_PUT, "metrics", BODY_SOME, NULL, h_put_metrics },
+        { HTTP_PUT, "mmds", BODY_SOME, NULL, h_put_mmds },
+        { HTTP_PUT, "network-interfaces", BODY_SOME, NULL, h_put_net },
+        { HTTP_PUT, "vsock", BODY_SOME, NULL, h_put_vsock },
+        { HTTP_PUT, "entropy", BODY_SOME, NULL, h_put_entropy },
+        { HTTP_PUT, NULL, BODY_NONE, NULL, h_empty_put },
+        { HTTP_PATCH, "drives", BODY_SOME, NULL, h_patch_drive },
+        { HTTP_PATCH, "machine-config", BODY_SOME, NULL, h_patch_machine_config },
+        { HTTP_PATCH, "mmds", BODY_SOME, NULL, h_patch_mmds },
+        { HTTP_PATCH, "network-interfaces", BODY_SOME, NULL, h_patch_net },
+        { HTTP_PATCH, "vm", BODY_SOME, NULL, h_patch_vm },
+        { HTTP_PATCH, NULL, BODY_NONE, NULL, h_empty_patch },
 };
 
 /* request_uri.trim_start_matches('/').split_terminator('/'): the first two segments. */
@@ -304,10 +311,14 @@ static int split_path(const char *path, Req *r) {
 
 static const char *method_debug(HttpMethod m) {
         switch (m) {
-        case HTTP_GET: return "Get";
-        case HTTP_PUT: return "Put";
-        case HTTP_PATCH: return "Patch";
-        case HTTP_DELETE: return "Delete";
+        case HTTP_GET:
+                return "Get";
+        case HTTP_PUT:
+                return "Put";
+        case HTTP_PATCH:
+                return "Patch";
+        case HTTP_DELETE:
+                return "Delete";
         }
         return "?";
 }
@@ -317,7 +328,8 @@ static void log_request(const HttpRequest *req) {
         if (!path)
                 return;
         if (!req->body || strcmp(req->path, "/mmds") == 0)
-                log_info("fc_api", "The API server received a %s request on %s.", method_debug(req->method), path);
+                log_info("fc_api", "The API server received a %s request on %s.", method_debug(req->method),
+                         path);
         else {
                 char *body = de_debug_str(req->body, req->body_len);
                 if (body)
@@ -343,7 +355,7 @@ static void log_reply(const Reply *rep) {
 
 Reply api_handle(void *userdata, const HttpRequest *req) {
         Api *a = userdata;
-        Req r = {.method = req->method, .path = req->path, .body = req->body, .body_len = req->body_len};
+        Req r = { .method = req->method, .path = req->path, .body = req->body, .body_len = req->body_len };
         Reply rep;
 
         log_request(req);
@@ -355,7 +367,8 @@ Reply api_handle(void *userdata, const HttpRequest *req) {
         const Route *match = NULL;
         for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !match; i++) {
                 const Route *rt = &routes[i];
-                if (rt->method != r.method || rt->body != body || (rt->tok1 && strcmp(rt->tok1, r.tok1) != 0))
+                if (rt->method != r.method || rt->body != body ||
+                    (rt->tok1 && strcmp(rt->tok1, r.tok1) != 0))
                         continue;
                 if (rt->tok2 && !(r.tok2 && strcmp(rt->tok2, r.tok2) == 0))
                         continue;
@@ -364,7 +377,8 @@ Reply api_handle(void *userdata, const HttpRequest *req) {
         if (match)
                 rep = match->handler(a, &r);
         else
-                rep = reply_fault(400, "Invalid request method and/or path: %s %s.", http_method_name(r.method), r.tok1);
+                rep = reply_fault(400, "Invalid request method and/or path: %s %s.",
+                                  http_method_name(r.method), r.tok1);
         log_reply(&rep);
         free(r.tok1);
         free(r.tok2);

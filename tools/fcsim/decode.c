@@ -30,7 +30,7 @@ typedef struct De {
         size_t len;
         size_t i;
         int depth_left;
-        char *msg;       /* the error message, once failed */
+        char *msg; /* the error message, once failed */
         bool positioned; /* false for visitor errors not yet fixed */
         size_t err_index;
         bool oom;
@@ -273,23 +273,41 @@ static int parse_escape(De *d, Buf *b) {
         int ch = d->s[d->i++];
         char out;
         switch (ch) {
-        case '"': out = '"'; break;
-        case '\\': out = '\\'; break;
-        case '/': out = '/'; break;
-        case 'b': out = '\b'; break;
-        case 'f': out = '\f'; break;
-        case 'n': out = '\n'; break;
-        case 'r': out = '\r'; break;
-        case 't': out = '\t'; break;
-        case 'u': return parse_unicode_escape(d, b);
-        default: return de_error(d, "invalid escape");
+        case '"':
+                out = '"';
+                break;
+        case '\\':
+                out = '\\';
+                break;
+        case '/':
+                out = '/';
+                break;
+        case 'b':
+                out = '\b';
+                break;
+        case 'f':
+                out = '\f';
+                break;
+        case 'n':
+                out = '\n';
+                break;
+        case 'r':
+                out = '\r';
+                break;
+        case 't':
+                out = '\t';
+                break;
+        case 'u':
+                return parse_unicode_escape(d, b);
+        default:
+                return de_error(d, "invalid escape");
         }
         return buf_push(d, b, &out, 1);
 }
 
 /* Parse a string body; the opening quote has been consumed. */
 static int parse_str(De *d, char **ret, size_t *ret_len) {
-        Buf b = {0};
+        Buf b = { 0 };
         if (buf_push(d, &b, "", 0) < 0)
                 return -1;
         for (;;) {
@@ -319,7 +337,8 @@ static int parse_str(De *d, char **ret, size_t *ret_len) {
                 if (c < 0x20) {
                         d->i++;
                         free(b.p);
-                        return de_error(d, "control character (\\u0000-\\u001F) found while parsing a string");
+                        return de_error(d,
+                                        "control character (\\u0000-\\u001F) found while parsing a string");
                 }
                 /* Copy the run of plain bytes at once. */
                 size_t start = d->i;
@@ -456,12 +475,30 @@ char *de_debug_str(const char *s, size_t len) {
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char) s[i];
                 switch (c) {
-                case '"': *p++ = '\\'; *p++ = '"'; break;
-                case '\\': *p++ = '\\'; *p++ = '\\'; break;
-                case '\n': *p++ = '\\'; *p++ = 'n'; break;
-                case '\r': *p++ = '\\'; *p++ = 'r'; break;
-                case '\t': *p++ = '\\'; *p++ = 't'; break;
-                case '\0': *p++ = '\\'; *p++ = '0'; break;
+                case '"':
+                        *p++ = '\\';
+                        *p++ = '"';
+                        break;
+                case '\\':
+                        *p++ = '\\';
+                        *p++ = '\\';
+                        break;
+                case '\n':
+                        *p++ = '\\';
+                        *p++ = 'n';
+                        break;
+                case '\r':
+                        *p++ = '\\';
+                        *p++ = 'r';
+                        break;
+                case '\t':
+                        *p++ = '\\';
+                        *p++ = 't';
+                        break;
+                case '\0':
+                        *p++ = '\\';
+                        *p++ = '0';
+                        break;
                 default:
                         if (c < 0x20 || c == 0x7f)
                                 p += sprintf(p, "\\u{%x}", c);
@@ -535,8 +572,10 @@ static void format_f64(double f, char *out, size_t size) {
 static char *unexp_format(const Unexp *u) {
         char num[400];
         switch (u->kind) {
-        case UNEXP_UNIT: return strdup("null");
-        case UNEXP_BOOL: return xprintf("boolean `%s`", u->b ? "true" : "false");
+        case UNEXP_UNIT:
+                return strdup("null");
+        case UNEXP_BOOL:
+                return xprintf("boolean `%s`", u->b ? "true" : "false");
         case UNEXP_NUM:
                 if (u->num.kind == NUM_U64)
                         return xprintf("integer `%" PRIu64 "`", u->num.u);
@@ -550,8 +589,10 @@ static char *unexp_format(const Unexp *u) {
                 free(dbg);
                 return r;
         }
-        case UNEXP_SEQ: return strdup("sequence");
-        case UNEXP_MAP: return strdup("map");
+        case UNEXP_SEQ:
+                return strdup("sequence");
+        case UNEXP_MAP:
+                return strdup("map");
         }
         return NULL;
 }
@@ -594,7 +635,7 @@ static int fail_unknown(De *d, const char *what, const char *name, const char *c
 /* peek_invalid_type: consume the offending scalar, fail with "invalid type",
  * positioned at the current index. */
 static int peek_invalid_type(De *d, const char *exp) {
-        Unexp u = {0};
+        Unexp u = { 0 };
         int c = peek_or_null(d);
         size_t start = d->i;
         switch (c) {
@@ -624,8 +665,12 @@ static int peek_invalid_type(De *d, const char *exp) {
                         return -1;
                 u.kind = UNEXP_STR;
                 break;
-        case '[': u.kind = UNEXP_SEQ; break;
-        case '{': u.kind = UNEXP_MAP; break;
+        case '[':
+                u.kind = UNEXP_SEQ;
+                break;
+        case '{':
+                u.kind = UNEXP_MAP;
+                break;
         default:
                 if (c >= '0' && c <= '9') {
                         if (parse_integer(d, true, start, &u.num) < 0)
@@ -650,8 +695,10 @@ static json_t *num_json(const Num *n) {
         switch (n->kind) {
         case NUM_U64:
                 return n->u <= INT64_MAX ? json_integer((json_int_t) n->u) : json_real((double) n->u);
-        case NUM_I64: return json_integer(n->i);
-        case NUM_F64: return json_real(n->f);
+        case NUM_I64:
+                return json_integer(n->i);
+        case NUM_F64:
+                return json_real(n->f);
         }
         return NULL;
 }
@@ -703,7 +750,7 @@ static int de_int(De *d, uint64_t max, const char *name, json_t **ret) {
         } else
                 return peek_invalid_type(d, name);
 
-        Unexp u = {.kind = UNEXP_NUM, .num = n};
+        Unexp u = { .kind = UNEXP_NUM, .num = n };
         if (n.kind == NUM_U64 && n.u <= max)
                 return got(d, num_json(&n), ret);
         fail_invalid(d, n.kind == NUM_F64 ? "type" : "value", &u, name);
@@ -889,7 +936,7 @@ static int de_field_value(De *d, const DeField *f, json_t **ret) {
 
 static int visit_struct_map(De *d, const DeType *t, json_t *obj) {
         bool first = true;
-        bool seen[64] = {false};
+        bool seen[64] = { false };
         for (;;) {
                 int r = next_key(d, &first);
                 if (r < 0)
@@ -1190,12 +1237,18 @@ static int de_value(De *d, const DeType *t, json_t **ret) {
         char *s;
         size_t n;
         switch (t->kind) {
-        case DE_BOOL: return de_bool(d, ret);
-        case DE_U8: return de_int(d, UINT8_MAX, "u8", ret);
-        case DE_U16: return de_int(d, UINT16_MAX, "u16", ret);
-        case DE_U32: return de_int(d, UINT32_MAX, "u32", ret);
-        case DE_U64: return de_int(d, UINT64_MAX, "u64", ret);
-        case DE_USIZE: return de_int(d, UINT64_MAX, "usize", ret);
+        case DE_BOOL:
+                return de_bool(d, ret);
+        case DE_U8:
+                return de_int(d, UINT8_MAX, "u8", ret);
+        case DE_U16:
+                return de_int(d, UINT16_MAX, "u16", ret);
+        case DE_U32:
+                return de_int(d, UINT32_MAX, "u32", ret);
+        case DE_U64:
+                return de_int(d, UINT64_MAX, "u64", ret);
+        case DE_USIZE:
+                return de_int(d, UINT64_MAX, "usize", ret);
         case DE_STRING:
         case DE_PATH:
         case DE_CUSTOM_STR:
@@ -1217,11 +1270,16 @@ static int de_value(De *d, const DeType *t, json_t **ret) {
                         free(s);
                         return got(d, v, ret);
                 }
-        case DE_ENUM: return de_enum(d, t, ret);
-        case DE_STRUCT: return de_struct(d, t, ret);
-        case DE_STRING_MAP: return de_string_map(d, ret);
-        case DE_SEQ: return de_seq(d, t->elem, ret);
-        case DE_ANY: return de_any(d, ret);
+        case DE_ENUM:
+                return de_enum(d, t, ret);
+        case DE_STRUCT:
+                return de_struct(d, t, ret);
+        case DE_STRING_MAP:
+                return de_string_map(d, ret);
+        case DE_SEQ:
+                return de_seq(d, t->elem, ret);
+        case DE_ANY:
+                return de_any(d, ret);
         }
         return de_error(d, "unsupported type");
 }

@@ -20,25 +20,25 @@
 #include <stddef.h>
 
 typedef enum DeKind {
-        DE_BOOL,       /* bool */
-        DE_U8,         /* u8 */
-        DE_U16,        /* u16 */
-        DE_U32,        /* u32 */
-        DE_U64,        /* u64 */
-        DE_USIZE,      /* usize (64-bit) */
-        DE_STRING,     /* String ("a string") */
-        DE_PATH,       /* PathBuf ("path string") */
-        DE_ENUM,       /* enum of unit variants, possibly with aliases */
-        DE_STRUCT,     /* struct with deny_unknown_fields */
+        DE_BOOL, /* bool */
+        DE_U8, /* u8 */
+        DE_U16, /* u16 */
+        DE_U32, /* u32 */
+        DE_U64, /* u64 */
+        DE_USIZE, /* usize (64-bit) */
+        DE_STRING, /* String ("a string") */
+        DE_PATH, /* PathBuf ("path string") */
+        DE_ENUM, /* enum of unit variants, possibly with aliases */
+        DE_STRUCT, /* struct with deny_unknown_fields */
         DE_STRING_MAP, /* HashMap<String, String> */
-        DE_SEQ,        /* Vec<elem> */
-        DE_ANY,        /* serde_json::Value */
+        DE_SEQ, /* Vec<elem> */
+        DE_ANY, /* serde_json::Value */
         DE_CUSTOM_STR, /* a String checked by a custom Deserialize impl */
 } DeKind;
 
 /* Field flags. */
 enum {
-        DE_OPTION = 1u << 0,  /* Option<T>: null accepted, absent is None */
+        DE_OPTION = 1u << 0, /* Option<T>: null accepted, absent is None */
         DE_DEFAULT = 1u << 1, /* #[serde(default)]: absent is the default */
 };
 

@@ -81,7 +81,8 @@ static uint64_t u64_arg(const Args *a, ArgId id, const char *name, const char *t
         if (!s)
                 return def;
         if (!parse_u64(s, &v))
-                panic("'%s' parameter expected to be of '%s' type.: ParseIntError { kind: InvalidDigit }", name, type);
+                panic("'%s' parameter expected to be of '%s' type.: ParseIntError { kind: InvalidDigit }",
+                      name, type);
         return v;
 }
 
@@ -158,17 +159,25 @@ static void handle_signal(Vmm *v, const struct signalfd_siginfo *si) {
         int code = 0;
         const char *name = NULL;
         switch (si->ssi_signo) {
-        case SIGHUP: code = EXIT_SIGHUP, name = "sighup"; break;
-        case SIGXFSZ: code = EXIT_SIGXFSZ, name = "sigxfsz"; break;
-        case SIGXCPU: code = EXIT_SIGXCPU, name = "sigxcpu"; break;
+        case SIGHUP:
+                code = EXIT_SIGHUP, name = "sighup";
+                break;
+        case SIGXFSZ:
+                code = EXIT_SIGXFSZ, name = "sigxfsz";
+                break;
+        case SIGXCPU:
+                code = EXIT_SIGXCPU, name = "sigxcpu";
+                break;
         case SIGPIPE:
                 vmm_count_signal(v, "sigpipe");
                 log_error("main", "Received signal %u, code %d.", si->ssi_signo, si->ssi_code);
                 return;
-        default: return;
+        default:
+                return;
         }
         vmm_count_signal(v, name);
-        log_error("main", "Shutting down VM after intercepting signal %u, code %d.", si->ssi_signo, si->ssi_code);
+        log_error("main", "Shutting down VM after intercepting signal %u, code %d.", si->ssi_signo,
+                  si->ssi_code);
         vmm_flush_metrics(v);
         _exit(code);
 }
@@ -201,7 +210,8 @@ int main(int argc, char **argv) {
                 return 0;
         }
         if (args_flag(&args, ARG_DESCRIBE_SNAPSHOT))
-                return fail(EXIT_GENERIC, "When printing Snapshot Data format: fcsim does not simulate snapshots",
+                return fail(EXIT_GENERIC,
+                            "When printing Snapshot Data format: fcsim does not simulate snapshots",
                             "PrintSnapshotDataFormat(NotSimulated)");
 
         const char *id = args_get(&args, ARG_ID);
@@ -231,7 +241,8 @@ int main(int argc, char **argv) {
         const char *log_path = args_get(&args, ARG_LOG_PATH);
         if (log_path && (r = logger_open(log_path)) < 0) {
                 char d[512];
-                snprintf(d, sizeof(d), "Could not initialize logger: Failed to open target file: %s (os error %d)",
+                snprintf(d, sizeof(d),
+                         "Could not initialize logger: Failed to open target file: %s (os error %d)",
                          strerror(-r), -r);
                 return fail(EXIT_GENERIC, d, "LoggerInitialization(OpenTarget)");
         }
@@ -264,25 +275,29 @@ int main(int argc, char **argv) {
         const char *seccomp = args_get(&args, ARG_SECCOMP_FILTER);
         if (seccomp && access(seccomp, R_OK) < 0) {
                 char d[512];
-                snprintf(d, sizeof(d), "Seccomp error: Filter file open error: %s (os error %d)", strerror(errno),
-                         errno);
+                snprintf(d, sizeof(d), "Seccomp error: Filter file open error: %s (os error %d)",
+                         strerror(errno), errno);
                 metrics_free(metrics);
                 return fail(EXIT_GENERIC, d, "SeccompFilter(FileOpen)");
         }
 
         size_t config_len = 0, metadata_len = 0;
         char *config_json = NULL, *metadata_json = NULL;
-        if (args_get(&args, ARG_CONFIG_FILE) && !(config_json = read_file(args_get(&args, ARG_CONFIG_FILE), &config_len)))
+        if (args_get(&args, ARG_CONFIG_FILE) &&
+            !(config_json = read_file(args_get(&args, ARG_CONFIG_FILE), &config_len)))
                 panic("Unable to open or read from the configuration file: %s", strerror(errno));
-        if (args_get(&args, ARG_METADATA) && !(metadata_json = read_file(args_get(&args, ARG_METADATA), &metadata_len)))
+        if (args_get(&args, ARG_METADATA) &&
+            !(metadata_json = read_file(args_get(&args, ARG_METADATA), &metadata_len)))
                 panic("Unable to open or read from the mmds content file: %s", strerror(errno));
 
-        uint64_t payload_max = u64_arg(&args, ARG_HTTP_API_MAX_PAYLOAD_SIZE, "http-api-max-payload-size", "usize", 51200);
+        uint64_t payload_max =
+                u64_arg(&args, ARG_HTTP_API_MAX_PAYLOAD_SIZE, "http-api-max-payload-size", "usize", 51200);
         VmmSettings settings = {
                 .id = id,
                 .boot_timer = args_flag(&args, ARG_BOOT_TIMER),
                 .enable_pci = args_flag(&args, ARG_ENABLE_PCI),
-                .mmds_size_limit = u64_arg(&args, ARG_MMDS_SIZE_LIMIT, "mmds-size-limit", "usize", payload_max),
+                .mmds_size_limit =
+                        u64_arg(&args, ARG_MMDS_SIZE_LIMIT, "mmds-size-limit", "usize", payload_max),
                 .boot_delay_ms = env_ms("FCSIM_BOOT_DELAY_MS", 0),
                 .shutdown_delay_ms = env_ms("FCSIM_SHUTDOWN_DELAY_MS", 50),
                 .ignore_ctrl_alt_del = getenv("FCSIM_IGNORE_CTRL_ALT_DEL") &&
@@ -298,7 +313,7 @@ int main(int argc, char **argv) {
         Vmm *vmm = NULL;
         if (vmm_new(&settings, metrics, &vmm) < 0)
                 return fail(EXIT_GENERIC, "out of memory", "OutOfMemory");
-        Api api = {.vmm = vmm, .metrics = metrics};
+        Api api = { .vmm = vmm, .metrics = metrics };
 
         if (metadata_json) {
                 json_t *data = NULL;
@@ -321,7 +336,8 @@ int main(int argc, char **argv) {
                 if (r < 0) {
                         char d[4200], g[4200];
                         snprintf(d, sizeof(d),
-                                 "RunWithApi error: Failed to open the API socket at: %s. Check that it is not "
+                                 "RunWithApi error: Failed to open the API socket at: %s. Check that it is "
+                                 "not "
                                  "already used.",
                                  sock);
                         snprintf(g, sizeof(g), "RunWithApi(FailedToBindSocket(\"%s\"))", sock);
@@ -340,7 +356,8 @@ int main(int argc, char **argv) {
                 json_decref(cfg);
                 if (r < 0) {
                         char *d = NULL;
-                        if (asprintf(&d, "Configuration for VMM from one single json failed: %s", err ? err : "?") < 0)
+                        if (asprintf(&d, "Configuration for VMM from one single json failed: %s",
+                                     err ? err : "?") < 0)
                                 d = NULL;
                         exit_code = fail(EXIT_GENERIC, d ? d : "out of memory", "BuildMicroVMFromJson");
                         free(d);
@@ -354,7 +371,7 @@ int main(int argc, char **argv) {
                         break;
                 struct pollfd fds[1 + HTTP_MAX_FDS];
                 size_t n = 0;
-                fds[n++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
+                fds[n++] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
                 size_t http_start = n;
                 if (server)
                         n += http_server_fill_pollfds(server, fds + n);

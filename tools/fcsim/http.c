@@ -49,7 +49,7 @@ typedef struct Conn {
         uint32_t content_length;
         bool expect;
         size_t header_bytes;
-        bool closing;     /* close once `out` is written (after a parse error) */
+        bool closing; /* close once `out` is written (after a parse error) */
         bool peer_closed; /* read() returned 0 */
 } Conn;
 
@@ -71,10 +71,14 @@ struct HttpServer {
 
 const char *http_method_name(HttpMethod m) {
         switch (m) {
-        case HTTP_GET: return "GET";
-        case HTTP_PUT: return "PUT";
-        case HTTP_PATCH: return "PATCH";
-        case HTTP_DELETE: return "DELETE";
+        case HTTP_GET:
+                return "GET";
+        case HTTP_PUT:
+                return "PUT";
+        case HTTP_PATCH:
+                return "PATCH";
+        case HTTP_DELETE:
+                return "DELETE";
         }
         return "?";
 }
@@ -122,7 +126,7 @@ static void conn_free(Conn *c) {
 
 int http_server_new(const char *socket_path, size_t payload_max, HttpHandler handler, void *userdata,
                     HttpServer **ret) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(socket_path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, socket_path);
@@ -162,7 +166,7 @@ HttpServer *http_server_free(HttpServer *s) {
 
 size_t http_server_fill_pollfds(HttpServer *s, struct pollfd *fds) {
         size_t n = 0;
-        fds[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+        fds[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
         for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++) {
                 Conn *c = s->conns[i];
                 if (!c)
@@ -173,7 +177,7 @@ size_t http_server_fill_pollfds(HttpServer *s, struct pollfd *fds) {
                         ev = POLLOUT;
                 else if (!c->closing && !c->peer_closed)
                         ev = POLLIN;
-                fds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
+                fds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
         }
         return n;
 }
@@ -193,7 +197,7 @@ static void queue_reply(Conn *c, const Reply *r) {
 
 /* A parse error: micro_http's error body, then the connection is closed. */
 static void queue_parse_error(Conn *c, const char *reason) {
-        Reply r = {.status = 400};
+        Reply r = { .status = 400 };
         if (asprintf(&r.body, "{ \"error\": \"%s\nAll previous unanswered requests will be dropped.\" }",
                      reason) < 0)
                 r.body = NULL;
@@ -261,7 +265,9 @@ static const char *parse_request_line(Conn *c, const char *line, size_t n) {
         static const struct {
                 const char *name;
                 HttpMethod m;
-        } methods[] = {{"GET", HTTP_GET}, {"PUT", HTTP_PUT}, {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE}};
+        } methods[] = {
+                { "GET", HTTP_GET }, { "PUT", HTTP_PUT }, { "PATCH", HTTP_PATCH }, { "DELETE", HTTP_DELETE }
+        };
         size_t k;
         for (k = 0; k < sizeof(methods) / sizeof(methods[0]); k++)
                 if (strlen(methods[k].name) == mlen && memcmp(methods[k].name, line, mlen) == 0)
@@ -289,8 +295,8 @@ static const char *parse_request_line(Conn *c, const char *line, size_t n) {
 }
 
 static void trim(const char **s, size_t *n) {
-        while (*n > 0 && (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r' || **s == '\f' ||
-                          **s == '\v')) {
+        while (*n > 0 &&
+               (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r' || **s == '\f' || **s == '\v')) {
                 (*s)++;
                 (*n)--;
         }
@@ -316,8 +322,9 @@ static int parse_header_line(Conn *c, const char *line, size_t n, char **ret_rea
         }
         const char *colon = memchr(line, ':', n);
         if (!colon) {
-                if (asprintf(ret_reason, "Invalid header. Reason: Header is incorrectly formatted. Key: %.*s",
-                             (int) n, line) < 0)
+                if (asprintf(ret_reason,
+                             "Invalid header. Reason: Header is incorrectly formatted. Key: %.*s", (int) n,
+                             line) < 0)
                         *ret_reason = NULL;
                 return -1;
         }
@@ -344,7 +351,8 @@ static int parse_header_line(Conn *c, const char *line, size_t n, char **ret_rea
                                 ok = false;
                 }
                 if (!ok) {
-                        if (asprintf(ret_reason, "Invalid header. Reason: Invalid value. Key:%.*s; Value:%.*s",
+                        if (asprintf(ret_reason,
+                                     "Invalid header. Reason: Invalid value. Key:%.*s; Value:%.*s",
                                      (int) klen, key, (int) vlen, val) < 0)
                                 *ret_reason = NULL;
                         return -1;
@@ -415,9 +423,10 @@ static void conn_parse(HttpServer *s, Conn *c) {
                                 break;
                         }
                         reqs = nr;
-                        reqs[n_reqs] = (Pending){.method = c->method, .path = c->path,
-                                                 .body = malloc(c->content_length + 1),
-                                                 .body_len = c->content_length};
+                        reqs[n_reqs] = (Pending){ .method = c->method,
+                                                  .path = c->path,
+                                                  .body = malloc(c->content_length + 1),
+                                                  .body_len = c->content_length };
                         c->path = NULL;
                         if (!reqs[n_reqs].body) {
                                 free(reqs[n_reqs].path);
@@ -438,7 +447,8 @@ static void conn_parse(HttpServer *s, Conn *c) {
                                 if (c->st == CS_REQUEST_LINE)
                                         creason = "Invalid request.";
                                 else if (asprintf(&reason,
-                                                  "Invalid header. Reason: Invalid content length. Header: %.*s",
+                                                  "Invalid header. Reason: Invalid content length. Header: "
+                                                  "%.*s",
                                                   1024, base) < 0)
                                         creason = "Invalid request.";
                         }
@@ -448,7 +458,8 @@ static void conn_parse(HttpServer *s, Conn *c) {
                 if (llen > MAX_LINE) {
                         if (c->st == CS_REQUEST_LINE)
                                 creason = "Invalid request.";
-                        else if (asprintf(&reason, "Invalid header. Reason: Invalid content length. Header: %.*s",
+                        else if (asprintf(&reason,
+                                          "Invalid header. Reason: Invalid content length. Header: %.*s",
                                           1024, base) < 0)
                                 creason = "Invalid request.";
                         break;
@@ -485,21 +496,23 @@ static void conn_parse(HttpServer *s, Conn *c) {
                                 break;
                         }
                         reqs = nr;
-                        reqs[n_reqs++] = (Pending){.method = c->method, .path = c->path};
+                        reqs[n_reqs++] = (Pending){ .method = c->method, .path = c->path };
                         c->path = NULL;
                         c->st = CS_REQUEST_LINE;
                         continue;
                 }
                 if (c->content_length > s->payload_max) {
                         if (asprintf(&reason,
-                                     "Request payload with size %u is larger than the limit of %zu allowed by "
+                                     "Request payload with size %u is larger than the limit of %zu allowed "
+                                     "by "
                                      "server.",
                                      c->content_length, s->payload_max) < 0)
                                 creason = "Invalid request.";
                         break;
                 }
                 if (c->expect)
-                        bytes_printf(&c->out, "HTTP/1.1 100 \r\nServer: Firecracker API\r\nConnection: keep-alive\r\n\r\n");
+                        bytes_printf(&c->out, "HTTP/1.1 100 \r\nServer: Firecracker API\r\nConnection: "
+                                              "keep-alive\r\n\r\n");
                 c->st = CS_BODY;
         }
 
@@ -566,7 +579,8 @@ static void conn_read(HttpServer *s, Conn *c) {
 
 static void conn_write(Conn *c) {
         while (c->out_off < c->out.len) {
-                ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 return;
@@ -634,11 +648,12 @@ void http_server_drain(HttpServer *s, int timeout_ms) {
                 size_t n = 0;
                 for (size_t k = 0; k < HTTP_MAX_CONNECTIONS; k++)
                         if (s->conns[k] && s->conns[k]->out.len > s->conns[k]->out_off)
-                                fds[n++] = (struct pollfd){.fd = s->conns[k]->fd, .events = POLLOUT};
+                                fds[n++] = (struct pollfd){ .fd = s->conns[k]->fd, .events = POLLOUT };
                 if (n == 0)
                         return;
                 clock_gettime(CLOCK_MONOTONIC, &now);
-                long left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+                long left = timeout_ms -
+                            ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
                 if (left <= 0 || poll(fds, n, (int) left) <= 0)
                         return;
                 for (size_t i = 0; i < n; i++)

@@ -14,12 +14,12 @@
 
 /* The logger is the one module-level singleton, like Firecracker's LOGGER. */
 static struct {
-        int fd;       /* STDOUT_FILENO or an owned fd */
+        int fd; /* STDOUT_FILENO or an owned fd */
         bool regular; /* a regular file: append at the end */
         LogLevel level;
         bool show_level, show_origin;
         char id[80];
-} L = {.fd = STDOUT_FILENO, .level = LOG_LVL_INFO};
+} L = { .fd = STDOUT_FILENO, .level = LOG_LVL_INFO };
 
 void logger_init(const char *instance_id) {
         logger_close();
@@ -64,9 +64,9 @@ int logger_level_from_str(const char *s, LogLevel *ret) {
                 const char *name;
                 LogLevel level;
         } names[] = {
-                {"off", LOG_LVL_OFF},     {"trace", LOG_LVL_TRACE}, {"debug", LOG_LVL_DEBUG},
-                {"info", LOG_LVL_INFO},   {"warn", LOG_LVL_WARN},   {"warning", LOG_LVL_WARN},
-                {"error", LOG_LVL_ERROR},
+                { "off", LOG_LVL_OFF },     { "trace", LOG_LVL_TRACE }, { "debug", LOG_LVL_DEBUG },
+                { "info", LOG_LVL_INFO },   { "warn", LOG_LVL_WARN },   { "warning", LOG_LVL_WARN },
+                { "error", LOG_LVL_ERROR },
         };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 if (strcasecmp(s, names[i].name) == 0) {
@@ -78,12 +78,18 @@ int logger_level_from_str(const char *s, LogLevel *ret) {
 
 static const char *level_name(LogLevel l) {
         switch (l) {
-        case LOG_LVL_ERROR: return "ERROR";
-        case LOG_LVL_WARN: return "WARN";
-        case LOG_LVL_INFO: return "INFO";
-        case LOG_LVL_DEBUG: return "DEBUG";
-        case LOG_LVL_TRACE: return "TRACE";
-        default: return "OFF";
+        case LOG_LVL_ERROR:
+                return "ERROR";
+        case LOG_LVL_WARN:
+                return "WARN";
+        case LOG_LVL_INFO:
+                return "INFO";
+        case LOG_LVL_DEBUG:
+                return "DEBUG";
+        case LOG_LVL_TRACE:
+                return "TRACE";
+        default:
+                return "OFF";
         }
 }
 

@@ -10,70 +10,135 @@
 #include <unistd.h>
 
 /* The field lists follow Firecracker's FirecrackerMetrics serialization. */
-static const char *const api_server_fields[] = {"process_startup_time_us", "process_startup_time_cpu_us"};
-static const char *const balloon_fields[] = {"activate_fails", "inflate_count", "stats_updates_count",
-                                             "stats_update_fails", "deflate_count", "event_fails"};
-static const char *const block_fields[] = {
-        "activate_fails", "cfg_fails", "no_avail_buffer", "event_fails", "execute_fails",
-        "invalid_reqs_count", "flush_count", "queue_event_count", "rate_limiter_event_count",
-        "update_count", "update_fails", "read_bytes", "write_bytes", "read_count", "write_count",
-        "rate_limiter_throttled_events", "io_engine_throttled_events", "remaining_reqs_count",
-        "read_agg.min_us", "read_agg.max_us", "read_agg.sum_us", "write_agg.min_us", "write_agg.max_us",
-        "write_agg.sum_us"};
-static const char *const deprecated_api_fields[] = {"deprecated_http_api_calls", "deprecated_cmd_line_api_calls"};
-static const char *const get_api_fields[] = {"instance_info_count", "machine_cfg_count", "mmds_count",
-                                             "vmm_version_count", "hotplug_memory_count"};
-static const char *const i8042_fields[] = {"error_count", "missed_read_count", "missed_write_count",
-                                           "read_count", "reset_count", "write_count"};
-static const char *const latencies_fields[] = {
-        "full_create_snapshot", "diff_create_snapshot", "load_snapshot", "pause_vm", "resume_vm",
-        "vmm_full_create_snapshot", "vmm_diff_create_snapshot", "vmm_load_snapshot", "vmm_pause_vm",
-        "vmm_resume_vm"};
-static const char *const logger_fields[] = {"missed_metrics_count", "metrics_fails", "missed_log_count",
-                                            "log_fails"};
-static const char *const mmds_fields[] = {"rx_accepted", "rx_accepted_err", "rx_accepted_unusual",
-                                          "rx_bad_eth", "rx_invalid_token", "rx_no_token", "rx_count",
-                                          "tx_bytes", "tx_count", "tx_errors", "tx_frames",
-                                          "connections_created", "connections_destroyed"};
-static const char *const net_fields[] = {
-        "activate_fails", "cfg_fails", "mac_address_updates", "no_rx_avail_buffer", "no_tx_avail_buffer",
-        "event_fails", "rx_queue_event_count", "rx_event_rate_limiter_count", "rx_tap_event_count",
-        "rx_bytes_count", "rx_packets_count", "rx_fails", "rx_count", "tap_read_fails", "tap_write_fails",
-        "tx_bytes_count", "tx_malformed_frames", "tx_fails", "tx_count", "tx_packets_count",
-        "tx_queue_event_count", "tx_rate_limiter_event_count", "tx_rate_limiter_throttled",
-        "tx_spoofed_mac_count", "tx_remaining_reqs_count"};
-static const char *const patch_api_fields[] = {"drive_count", "drive_fails", "network_count",
-                                               "network_fails", "machine_cfg_count", "machine_cfg_fails",
-                                               "mmds_count", "mmds_fails"};
+static const char *const api_server_fields[] = { "process_startup_time_us", "process_startup_time_cpu_us" };
+static const char *const balloon_fields[] = { "activate_fails",     "inflate_count", "stats_updates_count",
+                                              "stats_update_fails", "deflate_count", "event_fails" };
+static const char *const block_fields[] = { "activate_fails",
+                                            "cfg_fails",
+                                            "no_avail_buffer",
+                                            "event_fails",
+                                            "execute_fails",
+                                            "invalid_reqs_count",
+                                            "flush_count",
+                                            "queue_event_count",
+                                            "rate_limiter_event_count",
+                                            "update_count",
+                                            "update_fails",
+                                            "read_bytes",
+                                            "write_bytes",
+                                            "read_count",
+                                            "write_count",
+                                            "rate_limiter_throttled_events",
+                                            "io_engine_throttled_events",
+                                            "remaining_reqs_count",
+                                            "read_agg.min_us",
+                                            "read_agg.max_us",
+                                            "read_agg.sum_us",
+                                            "write_agg.min_us",
+                                            "write_agg.max_us",
+                                            "write_agg.sum_us" };
+static const char *const deprecated_api_fields[] = { "deprecated_http_api_calls",
+                                                     "deprecated_cmd_line_api_calls" };
+static const char *const get_api_fields[] = { "instance_info_count", "machine_cfg_count", "mmds_count",
+                                              "vmm_version_count", "hotplug_memory_count" };
+static const char *const i8042_fields[] = { "error_count", "missed_read_count", "missed_write_count",
+                                            "read_count",  "reset_count",       "write_count" };
+static const char *const latencies_fields[] = { "full_create_snapshot",
+                                                "diff_create_snapshot",
+                                                "load_snapshot",
+                                                "pause_vm",
+                                                "resume_vm",
+                                                "vmm_full_create_snapshot",
+                                                "vmm_diff_create_snapshot",
+                                                "vmm_load_snapshot",
+                                                "vmm_pause_vm",
+                                                "vmm_resume_vm" };
+static const char *const logger_fields[] = { "missed_metrics_count", "metrics_fails", "missed_log_count",
+                                             "log_fails" };
+static const char *const mmds_fields[] = { "rx_accepted",
+                                           "rx_accepted_err",
+                                           "rx_accepted_unusual",
+                                           "rx_bad_eth",
+                                           "rx_invalid_token",
+                                           "rx_no_token",
+                                           "rx_count",
+                                           "tx_bytes",
+                                           "tx_count",
+                                           "tx_errors",
+                                           "tx_frames",
+                                           "connections_created",
+                                           "connections_destroyed" };
+static const char *const net_fields[] = { "activate_fails",
+                                          "cfg_fails",
+                                          "mac_address_updates",
+                                          "no_rx_avail_buffer",
+                                          "no_tx_avail_buffer",
+                                          "event_fails",
+                                          "rx_queue_event_count",
+                                          "rx_event_rate_limiter_count",
+                                          "rx_tap_event_count",
+                                          "rx_bytes_count",
+                                          "rx_packets_count",
+                                          "rx_fails",
+                                          "rx_count",
+                                          "tap_read_fails",
+                                          "tap_write_fails",
+                                          "tx_bytes_count",
+                                          "tx_malformed_frames",
+                                          "tx_fails",
+                                          "tx_count",
+                                          "tx_packets_count",
+                                          "tx_queue_event_count",
+                                          "tx_rate_limiter_event_count",
+                                          "tx_rate_limiter_throttled",
+                                          "tx_spoofed_mac_count",
+                                          "tx_remaining_reqs_count" };
+static const char *const patch_api_fields[] = { "drive_count",   "drive_fails",       "network_count",
+                                                "network_fails", "machine_cfg_count", "machine_cfg_fails",
+                                                "mmds_count",    "mmds_fails" };
 static const char *const put_api_fields[] = {
         "actions_count", "actions_fails", "boot_source_count", "boot_source_fails", "drive_count",
-        "drive_fails", "logger_count", "logger_fails", "machine_cfg_count", "machine_cfg_fails",
-        "cpu_cfg_count", "cpu_cfg_fails", "metrics_count", "metrics_fails", "network_count",
-        "network_fails", "mmds_count", "mmds_fails", "vsock_count", "vsock_fails", "serial_count",
-        "serial_fails"};
-static const char *const rtc_fields[] = {"error_count", "missed_read_count", "missed_write_count"};
-static const char *const seccomp_fields[] = {"num_faults"};
-static const char *const vcpu_fields[] = {
-        "exit_io_in", "exit_io_out", "exit_mmio_read", "exit_mmio_write", "failures",
-        "exit_io_in_agg.min_us", "exit_io_in_agg.max_us", "exit_io_in_agg.sum_us",
-        "exit_io_out_agg.min_us", "exit_io_out_agg.max_us", "exit_io_out_agg.sum_us",
-        "exit_mmio_read_agg.min_us", "exit_mmio_read_agg.max_us", "exit_mmio_read_agg.sum_us",
-        "exit_mmio_write_agg.min_us", "exit_mmio_write_agg.max_us", "exit_mmio_write_agg.sum_us"};
-static const char *const vmm_fields[] = {"panic_count"};
-static const char *const uart_fields[] = {"error_count", "flush_count", "missed_read_count",
-                                          "missed_write_count", "read_count", "write_count"};
-static const char *const signals_fields[] = {"sigbus", "sigsegv", "sigxfsz", "sigxcpu",
-                                             "sigpipe", "sighup", "sigill"};
+        "drive_fails",   "logger_count",  "logger_fails",      "machine_cfg_count", "machine_cfg_fails",
+        "cpu_cfg_count", "cpu_cfg_fails", "metrics_count",     "metrics_fails",     "network_count",
+        "network_fails", "mmds_count",    "mmds_fails",        "vsock_count",       "vsock_fails",
+        "serial_count",  "serial_fails"
+};
+static const char *const rtc_fields[] = { "error_count", "missed_read_count", "missed_write_count" };
+static const char *const seccomp_fields[] = { "num_faults" };
+static const char *const vcpu_fields[] = { "exit_io_in",
+                                           "exit_io_out",
+                                           "exit_mmio_read",
+                                           "exit_mmio_write",
+                                           "failures",
+                                           "exit_io_in_agg.min_us",
+                                           "exit_io_in_agg.max_us",
+                                           "exit_io_in_agg.sum_us",
+                                           "exit_io_out_agg.min_us",
+                                           "exit_io_out_agg.max_us",
+                                           "exit_io_out_agg.sum_us",
+                                           "exit_mmio_read_agg.min_us",
+                                           "exit_mmio_read_agg.max_us",
+                                           "exit_mmio_read_agg.sum_us",
+                                           "exit_mmio_write_agg.min_us",
+                                           "exit_mmio_write_agg.max_us",
+                                           "exit_mmio_write_agg.sum_us" };
+static const char *const vmm_fields[] = { "panic_count" };
+static const char *const uart_fields[] = { "error_count",        "flush_count", "missed_read_count",
+                                           "missed_write_count", "read_count",  "write_count" };
+static const char *const signals_fields[] = { "sigbus",  "sigsegv", "sigxfsz", "sigxcpu",
+                                              "sigpipe", "sighup",  "sigill" };
 static const char *const vsock_fields[] = {
-        "activate_fails", "cfg_fails", "rx_queue_event_fails", "tx_queue_event_fails",
-        "ev_queue_event_fails", "muxer_event_fails", "conn_event_fails", "rx_queue_event_count",
-        "tx_queue_event_count", "rx_bytes_count", "tx_bytes_count", "rx_packets_count",
-        "tx_packets_count", "conns_added", "conns_killed", "conns_removed", "killq_resync",
-        "tx_flush_fails", "tx_write_fails", "rx_read_fails"};
-static const char *const entropy_fields[] = {"activate_fails", "entropy_event_fails", "entropy_event_count",
-                                             "entropy_bytes", "host_rng_fails",
-                                             "entropy_rate_limiter_throttled", "rate_limiter_event_count"};
-static const char *const interrupts_fields[] = {"triggers", "config_updates"};
+        "activate_fails",       "cfg_fails",         "rx_queue_event_fails", "tx_queue_event_fails",
+        "ev_queue_event_fails", "muxer_event_fails", "conn_event_fails",     "rx_queue_event_count",
+        "tx_queue_event_count", "rx_bytes_count",    "tx_bytes_count",       "rx_packets_count",
+        "tx_packets_count",     "conns_added",       "conns_killed",         "conns_removed",
+        "killq_resync",         "tx_flush_fails",    "tx_write_fails",       "rx_read_fails"
+};
+static const char *const entropy_fields[] = { "activate_fails",          "entropy_event_fails",
+                                              "entropy_event_count",     "entropy_bytes",
+                                              "host_rng_fails",          "entropy_rate_limiter_throttled",
+                                              "rate_limiter_event_count" };
+static const char *const interrupts_fields[] = { "triggers", "config_updates" };
 
 typedef struct GroupDef {
         const char *name;
@@ -82,7 +147,8 @@ typedef struct GroupDef {
         bool absolute; /* every field is a SharedStoreMetric */
 } GroupDef;
 
-#define GROUP(n, f, a) {n, f, sizeof(f) / sizeof(f[0]), a}
+#define GROUP(n, f, a)                                                                                      \
+        { n, f, sizeof(f) / sizeof(f[0]), a }
 static const GroupDef group_defs[] = {
         GROUP("api_server", api_server_fields, true),
         GROUP("balloon", balloon_fields, false),

@@ -7,12 +7,12 @@
 #include <string.h>
 
 Reply reply_empty(void) {
-        return (Reply){.status = 204};
+        return (Reply){ .status = 204 };
 }
 
 Reply reply_json(json_t *v) {
         /* Out of memory while answering: an internal error without a body. */
-        Reply r = {.status = 500};
+        Reply r = { .status = 500 };
         if (v) {
                 r.body = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
                 if (r.body)
@@ -23,7 +23,7 @@ Reply reply_json(json_t *v) {
 }
 
 Reply reply_fault(int status, const char *fmt, ...) {
-        Reply r = {.status = 500};
+        Reply r = { .status = 500 };
         char *msg = NULL;
         va_list ap;
         va_start(ap, fmt);

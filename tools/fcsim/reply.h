@@ -11,8 +11,8 @@
 #include <stdbool.h>
 
 typedef struct Reply {
-        int status;       /* 200, 204, 400, 413 ... */
-        char *body;       /* malloc'd JSON text, or NULL for no body */
+        int status; /* 200, 204, 400, 413 ... */
+        char *body; /* malloc'd JSON text, or NULL for no body */
         bool deprecation; /* adds "Deprecation: true" (deprecated fields used) */
 } Reply;
 

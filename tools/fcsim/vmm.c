@@ -19,8 +19,9 @@
 #include "logger.h"
 
 /* Firecracker's DEFAULT_KERNEL_CMDLINE. */
-#define DEFAULT_KERNEL_CMDLINE                                                                                 \
-        "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+#define DEFAULT_KERNEL_CMDLINE                                                                              \
+        "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.nopnp "            \
+        "i8042.dumbkbd"
 /* x86_64 CMDLINE_MAX_SIZE, including the terminating NUL. */
 #define CMDLINE_MAX_SIZE 2048
 #define MAX_VCPUS 32
@@ -77,7 +78,7 @@ struct Vmm {
         int console_fd;
 
         /* guest time */
-        uint64_t run_ms;  /* guest run time so far */
+        uint64_t run_ms; /* guest run time so far */
         uint64_t last_ms; /* monotonic time of the last advance() */
         int64_t cad_at, halt_at, reboot_at; /* guest-time deadlines, -1 none */
         bool reboot_hung;
@@ -115,15 +116,15 @@ typedef enum Action {
 static const struct {
         bool preboot, postboot;
 } phases[_ACT_MAX] = {
-        [ACT_BOOT_SOURCE] = {true, false},    [ACT_LOGGER] = {true, false},
-        [ACT_METRICS] = {true, false},        [ACT_SERIAL] = {true, false},
-        [ACT_MACHINE_CONFIG] = {true, false}, [ACT_VSOCK] = {true, false},
-        [ACT_ENTROPY] = {true, false},        [ACT_MMDS_CONFIG] = {true, false},
-        [ACT_START] = {true, false},          [ACT_INSERT_DRIVE] = {true, true},
-        [ACT_INSERT_NET] = {true, true},      [ACT_UPDATE_DRIVE] = {false, true},
-        [ACT_UPDATE_NET] = {false, true},     [ACT_FLUSH_METRICS] = {false, true},
-        [ACT_CTRL_ALT_DEL] = {false, true},   [ACT_PAUSE] = {false, true},
-        [ACT_RESUME] = {false, true},
+        [ACT_BOOT_SOURCE] = { true, false },    [ACT_LOGGER] = { true, false },
+        [ACT_METRICS] = { true, false },        [ACT_SERIAL] = { true, false },
+        [ACT_MACHINE_CONFIG] = { true, false }, [ACT_VSOCK] = { true, false },
+        [ACT_ENTROPY] = { true, false },        [ACT_MMDS_CONFIG] = { true, false },
+        [ACT_START] = { true, false },          [ACT_INSERT_DRIVE] = { true, true },
+        [ACT_INSERT_NET] = { true, true },      [ACT_UPDATE_DRIVE] = { false, true },
+        [ACT_UPDATE_NET] = { false, true },     [ACT_FLUSH_METRICS] = { false, true },
+        [ACT_CTRL_ALT_DEL] = { false, true },   [ACT_PAUSE] = { false, true },
+        [ACT_RESUME] = { false, true },
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -135,7 +136,7 @@ static uint64_t mono_ms(void) {
 }
 
 static void sleep_ms(long ms) {
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
 }
@@ -166,11 +167,13 @@ static char *xstrdup(const char *s) {
 static bool phase_ok(Vmm *v, Action a, Reply *ret) {
         bool booted = v->state != VM_NOT_STARTED;
         if (booted && !phases[a].postboot) {
-                *ret = reply_fault(400, "The requested operation is not supported after starting the microVM.");
+                *ret = reply_fault(400,
+                                   "The requested operation is not supported after starting the microVM.");
                 return false;
         }
         if (!booted && !phases[a].preboot) {
-                *ret = reply_fault(400, "The requested operation is not supported before starting the microVM.");
+                *ret = reply_fault(400,
+                                   "The requested operation is not supported before starting the microVM.");
                 return false;
         }
         return true;
@@ -339,9 +342,12 @@ void vmm_flush_metrics(Vmm *v) {
 
 static const char *state_name(VmState s) {
         switch (s) {
-        case VM_NOT_STARTED: return "Not started";
-        case VM_RUNNING: return "Running";
-        case VM_PAUSED: return "Paused";
+        case VM_NOT_STARTED:
+                return "Not started";
+        case VM_RUNNING:
+                return "Running";
+        case VM_PAUSED:
+                return "Paused";
         }
         return "?";
 }
@@ -387,11 +393,11 @@ Reply vmm_get_full_config(Vmm *v) {
         for (size_t i = 0; i < v->n_drives; i++) {
                 const Drive *d = &v->drives[i];
                 json_array_append_new(
-                        drives,
-                        json_pack("{s:s, s:o, s:b, s:s, s:b, s:s, s:o, s:s, s:n}", "drive_id", d->id, "partuuid",
-                                  str_or_null(d->partuuid), "is_root_device", d->root, "cache_type",
-                                  d->cache_type, "is_read_only", d->ro, "path_on_host", d->path, "rate_limiter",
-                                  or_null(d->rate_limiter), "io_engine", d->io_engine, "socket"));
+                        drives, json_pack("{s:s, s:o, s:b, s:s, s:b, s:s, s:o, s:s, s:n}", "drive_id", d->id,
+                                          "partuuid", str_or_null(d->partuuid), "is_root_device", d->root,
+                                          "cache_type", d->cache_type, "is_read_only", d->ro, "path_on_host",
+                                          d->path, "rate_limiter", or_null(d->rate_limiter), "io_engine",
+                                          d->io_engine, "socket"));
         }
         for (size_t i = 0; i < v->n_nets; i++) {
                 const NetIf *n = &v->nets[i];
@@ -403,14 +409,16 @@ Reply vmm_get_full_config(Vmm *v) {
                 json_array_append_new(nets, o);
         }
         if (boot) {
-                json_object_set_new(boot, "kernel_image_path", json_string(v->kernel_path ? v->kernel_path : ""));
+                json_object_set_new(boot, "kernel_image_path",
+                                    json_string(v->kernel_path ? v->kernel_path : ""));
                 json_object_set_new(boot, "initrd_path", str_or_null(v->initrd_path));
                 if (v->boot_args)
                         json_object_set_new(boot, "boot_args", json_string(v->boot_args));
         }
-        json_t *vsock = v->vsock ? json_pack("{s:O, s:O}", "guest_cid", json_object_get(v->vsock, "guest_cid"),
-                                             "uds_path", json_object_get(v->vsock, "uds_path"))
-                                 : json_null();
+        json_t *vsock =
+                v->vsock ? json_pack("{s:O, s:O}", "guest_cid", json_object_get(v->vsock, "guest_cid"),
+                                     "uds_path", json_object_get(v->vsock, "uds_path"))
+                         : json_null();
         json_t *entropy = v->entropy ? json_pack("{s:o}", "rate_limiter",
                                                  or_null(json_object_get(v->entropy, "rate_limiter")))
                                      : json_null();
@@ -440,7 +448,7 @@ Reply vmm_update_machine_config(Vmm *v, json_t *cfg, bool put) {
          * leaves out go back to their defaults, except cpu_template. */
         bool smt = jhas(cfg, "smt") || put ? jbool(cfg, "smt", false) : v->smt;
         bool track = jhas(cfg, "track_dirty_pages") || put ? jbool(cfg, "track_dirty_pages", false)
-                                                             : v->track_dirty_pages;
+                                                           : v->track_dirty_pages;
         const char *pages = jstr(cfg, "huge_pages");
         if (!pages)
                 pages = put ? "None" : v->huge_pages;
@@ -448,15 +456,17 @@ Reply vmm_update_machine_config(Vmm *v, json_t *cfg, bool put) {
         uint64_t mem_mib = mem ? (uint64_t) json_integer_value(mem) : v->mem_size_mib;
 
         if (vcpus == 0 || vcpus > MAX_VCPUS || (smt && vcpus > 1 && vcpus % 2 == 1))
-                return reply_fault(400, "Machine config error: The number of vCPUs must be greater than 0, less "
-                                        "than %d and must be 1 or an even number if SMT is enabled.",
+                return reply_fault(400,
+                                   "Machine config error: The number of vCPUs must be greater than 0, less "
+                                   "than %d and must be 1 or an even number if SMT is enabled.",
                                    MAX_VCPUS);
         if (mem_mib == 0 || (strcmp(pages, "2M") == 0 && mem_mib % 2 != 0))
                 return reply_fault(400, "Machine config error: The memory size (MiB) is either 0, or not a "
                                         "multiple of the configured page size.");
         if (v->initrd_path && strcmp(pages, "2M") == 0)
-                return reply_fault(400, "Machine config error: Firecracker's huge pages support is incompatible "
-                                        "with initrds.");
+                return reply_fault(400,
+                                   "Machine config error: Firecracker's huge pages support is incompatible "
+                                   "with initrds.");
 
         char *new_pages = strdup(pages), *new_template = v->cpu_template;
         const char *tmpl = jstr(cfg, "cpu_template");
@@ -498,8 +508,9 @@ Reply vmm_set_boot_source(Vmm *v, json_t *cfg) {
                    *args = jstr(cfg, "boot_args");
 
         if (strcmp(v->huge_pages, "2M") == 0 && initrd)
-                return reply_fault(400, "Boot source error: Firecracker's huge pages support is incompatible "
-                                        "with initrds.");
+                return reply_fault(400,
+                                   "Boot source error: Firecracker's huge pages support is incompatible "
+                                   "with initrds.");
         int kfd = open(kernel, O_RDONLY | O_CLOEXEC);
         if (kfd < 0)
                 return reply_fault(400, "Boot source error: The kernel file cannot be opened: %s",
@@ -510,10 +521,11 @@ Reply vmm_set_boot_source(Vmm *v, json_t *cfg) {
                 if (ifd < 0) {
                         int err = errno;
                         close(kfd);
-                        return reply_fault(400,
-                                           "Boot source error: The initrd file cannot be opened due to invalid "
-                                           "path or invalid permissions. %s",
-                                           os_error(err, e, sizeof(e)));
+                        return reply_fault(
+                                400,
+                                "Boot source error: The initrd file cannot be opened due to invalid "
+                                "path or invalid permissions. %s",
+                                os_error(err, e, sizeof(e)));
                 }
         }
         const char *bad = cmdline_error(args ? args : DEFAULT_KERNEL_CMDLINE);
@@ -570,23 +582,27 @@ Reply vmm_insert_drive(Vmm *v, json_t *cfg) {
         if (root && v->n_drives > 0 && v->drives[0].root && !(exists && pos == 0))
                 return reply_fault(400, "Drive config error: A root block device already exists!");
         if (jhas(cfg, "socket"))
-                return reply_fault(400, "Drive config error: Unable to create the virtio block device: Vhost "
-                                        "user backend error: vhost-user-block is not simulated by fcsim");
+                return reply_fault(400,
+                                   "Drive config error: Unable to create the virtio block device: Vhost "
+                                   "user backend error: vhost-user-block is not simulated by fcsim");
         /* A virtio-block drive needs path_on_host; fcsim (per the API spec) also
          * requires is_read_only, which Firecracker would default to false. */
         if (!path || !jhas(cfg, "is_read_only"))
-                return reply_fault(400, "Drive config error: Unable to create the virtio block device: Invalid "
-                                        "block config.");
+                return reply_fault(400,
+                                   "Drive config error: Unable to create the virtio block device: Invalid "
+                                   "block config.");
         if (!exists && v->n_drives == MAX_DEVICES)
-                return reply_fault(400, "Drive config error: Unable to create the virtio block device: fcsim "
-                                        "supports at most %d drives",
+                return reply_fault(400,
+                                   "Drive config error: Unable to create the virtio block device: fcsim "
+                                   "supports at most %d drives",
                                    MAX_DEVICES);
         int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
         if (fd < 0)
-                return reply_fault(400,
-                                   "Drive config error: Unable to create the virtio block device: Virtio backend "
-                                   "error: Error manipulating the backing file: %s %s",
-                                   os_error(errno, e, sizeof(e)), path);
+                return reply_fault(
+                        400,
+                        "Drive config error: Unable to create the virtio block device: Virtio backend "
+                        "error: Error manipulating the backing file: %s %s",
+                        os_error(errno, e, sizeof(e)), path);
 
         char key[300];
         snprintf(key, sizeof(key), "block_%s", id);
@@ -601,7 +617,8 @@ Reply vmm_insert_drive(Vmm *v, json_t *cfg) {
                 .rate_limiter = json_incref(json_object_get(cfg, "rate_limiter")),
                 .fd = fd,
         };
-        if (!d.id || !d.path || !d.cache_type || !d.io_engine || metrics_add_device(v->metrics, "block", key) < 0) {
+        if (!d.id || !d.path || !d.cache_type || !d.io_engine ||
+            metrics_add_device(v->metrics, "block", key) < 0) {
                 drive_clear(&d);
                 return reply_fault(500, "out of memory");
         }
@@ -623,8 +640,8 @@ Reply vmm_insert_drive(Vmm *v, json_t *cfg) {
 
         if (v->state != VM_NOT_STARTED)
                 console_write(v, "[%5llu.%06llu] virtio_blk: hotplugged drive %s\n",
-                              (unsigned long long) (v->run_ms / 1000), (unsigned long long) (v->run_ms % 1000) * 1000,
-                              id);
+                              (unsigned long long) (v->run_ms / 1000),
+                              (unsigned long long) (v->run_ms % 1000) * 1000, id);
         return reply_empty();
 }
 
@@ -637,22 +654,25 @@ Reply vmm_update_drive(Vmm *v, json_t *cfg) {
         json_t *rl = json_object_get(cfg, "rate_limiter");
         Drive *d = find_drive(v, id, NULL);
         if (!d)
-                return reply_fault(400, "Drive config error: Unable to patch the block device: Device manager "
-                                        "error: Device not found Please verify the request arguments.");
+                return reply_fault(400,
+                                   "Drive config error: Unable to patch the block device: Device manager "
+                                   "error: Device not found Please verify the request arguments.");
         if (!path && !rl)
                 /* Firecracker then tries a vhost-user update, which a virtio drive refuses. */
-                return reply_fault(400, "Drive config error: Unable to patch the block device: Block error: "
-                                        "Running method expected different backend. Please verify the request "
-                                        "arguments.");
+                return reply_fault(400,
+                                   "Drive config error: Unable to patch the block device: Block error: "
+                                   "Running method expected different backend. Please verify the request "
+                                   "arguments.");
         if (path) {
                 int fd = open(path, (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
                 if (fd < 0) {
                         metrics_add(v->metrics, "block", "update_fails", 1);
-                        return reply_fault(400,
-                                           "Drive config error: Unable to patch the block device: Virtio backend "
-                                           "error: Error manipulating the backing file: %s %s Please verify the "
-                                           "request arguments.",
-                                           os_error(errno, e, sizeof(e)), path);
+                        return reply_fault(
+                                400,
+                                "Drive config error: Unable to patch the block device: Virtio backend "
+                                "error: Error manipulating the backing file: %s %s Please verify the "
+                                "request arguments.",
+                                os_error(errno, e, sizeof(e)), path);
                 }
                 char *p = strdup(path);
                 if (!p) {
@@ -706,16 +726,19 @@ Reply vmm_insert_net(Vmm *v, json_t *cfg) {
         if (v->state != VM_NOT_STARTED && !v->s.enable_pci)
                 return reply_fault(400, "PCI is not enabled");
 
-        const char *id = jstr(cfg, "iface_id"), *dev = jstr(cfg, "host_dev_name"), *mac = jstr(cfg, "guest_mac");
+        const char *id = jstr(cfg, "iface_id"), *dev = jstr(cfg, "host_dev_name"),
+                   *mac = jstr(cfg, "guest_mac");
         json_t *mtu = json_object_get(cfg, "mtu");
         if (mac)
                 for (size_t i = 0; i < v->n_nets; i++)
-                        if (strcmp(v->nets[i].id, id) != 0 && v->nets[i].mac && strcasecmp(v->nets[i].mac, mac) == 0) {
+                        if (strcmp(v->nets[i].id, id) != 0 && v->nets[i].mac &&
+                            strcasecmp(v->nets[i].mac, mac) == 0) {
                                 char lower[18];
                                 for (size_t k = 0; k < sizeof(lower); k++)
                                         lower[k] = (char) tolower((unsigned char) mac[k]);
-                                return reply_fault(400, "Network config error: The MAC address is already in use: %s",
-                                                   lower);
+                                return reply_fault(
+                                        400, "Network config error: The MAC address is already in use: %s",
+                                        lower);
                         }
         /* NetBuilder::build removes an interface being replaced before creating
          * the new one: if that fails, the old one is gone too. */
@@ -727,20 +750,24 @@ Reply vmm_insert_net(Vmm *v, json_t *cfg) {
                 memset(&v->nets[v->n_nets], 0, sizeof(NetIf));
         }
         if (strlen(dev) >= 16)
-                return reply_fault(400, "Network config error: Could not create the network device: Open tap "
-                                        "device failed: Invalid interface name");
-        if (err)
                 return reply_fault(400,
-                                   "Network config error: Could not create the network device: Open tap device "
-                                   "failed: Error while creating ifreq structure: %s. Invalid TUN/TAP Backend "
-                                   "provided by %s. Check our documentation on setting up the network devices.",
-                                   os_error(err, e, sizeof(e)), dev);
+                                   "Network config error: Could not create the network device: Open tap "
+                                   "device failed: Invalid interface name");
+        if (err)
+                return reply_fault(
+                        400,
+                        "Network config error: Could not create the network device: Open tap device "
+                        "failed: Error while creating ifreq structure: %s. Invalid TUN/TAP Backend "
+                        "provided by %s. Check our documentation on setting up the network devices.",
+                        os_error(err, e, sizeof(e)), dev);
         if (mtu && json_integer_value(mtu) < 68)
-                return reply_fault(400, "Network config error: Could not create the network device: Invalid MTU "
-                                        "%lld: the minimum is 68",
+                return reply_fault(400,
+                                   "Network config error: Could not create the network device: Invalid MTU "
+                                   "%lld: the minimum is 68",
                                    (long long) json_integer_value(mtu));
         if (v->n_nets == MAX_DEVICES)
-                return reply_fault(400, "Network config error: fcsim supports at most %d interfaces", MAX_DEVICES);
+                return reply_fault(400, "Network config error: fcsim supports at most %d interfaces",
+                                   MAX_DEVICES);
 
         char key[300];
         snprintf(key, sizeof(key), "net_%s", id);
@@ -771,8 +798,9 @@ Reply vmm_update_net(Vmm *v, json_t *cfg) {
                 return r;
         NetIf *n = find_net(v, jstr(cfg, "iface_id"));
         if (!n)
-                return reply_fault(400, "Network config error: Unable to update the net device: Device manager "
-                                        "error: Device not found");
+                return reply_fault(400,
+                                   "Network config error: Unable to update the net device: Device manager "
+                                   "error: Device not found");
         json_t *rx = json_object_get(cfg, "rx_rate_limiter"), *tx = json_object_get(cfg, "tx_rate_limiter");
         if (rx) {
                 json_decref(n->rx);
@@ -842,8 +870,9 @@ Reply vmm_set_vsock(Vmm *v, json_t *cfg) {
         json_int_t cid = json_integer_value(json_object_get(cfg, "guest_cid"));
         const char *uds = jstr(cfg, "uds_path");
         if (cid < 3)
-                return reply_fault(400, "Vsock config error: Cannot create vsock device: the guest CID must be "
-                                        "at least 3 (got %lld)",
+                return reply_fault(400,
+                                   "Vsock config error: Cannot create vsock device: the guest CID must be "
+                                   "at least 3 (got %lld)",
                                    (long long) cid);
 
         /* Replacing the device removes the old socket first. */
@@ -854,7 +883,7 @@ Reply vmm_set_vsock(Vmm *v, json_t *cfg) {
                 json_decref(v->vsock);
                 v->vsock = NULL;
         }
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd = -1, err = ENAMETOOLONG;
         if (strlen(uds) < sizeof(sa.sun_path)) {
                 strcpy(sa.sun_path, uds);
@@ -867,10 +896,11 @@ Reply vmm_set_vsock(Vmm *v, json_t *cfg) {
                         err = errno;
         }
         if (fd < 0)
-                return reply_fault(400,
-                                   "Vsock config error: Cannot create backend for vsock device: Error binding to "
-                                   "the host-side Unix socket: %s",
-                                   os_error(err, e, sizeof(e)));
+                return reply_fault(
+                        400,
+                        "Vsock config error: Cannot create backend for vsock device: Error binding to "
+                        "the host-side Unix socket: %s",
+                        os_error(err, e, sizeof(e)));
         v->vsock = json_pack("{s:I, s:s}", "guest_cid", cid, "uds_path", uds);
         v->vsock_fd = fd;
         return v->vsock ? reply_empty() : reply_fault(500, "out of memory");
@@ -898,21 +928,24 @@ Reply vmm_set_mmds_config(Vmm *v, json_t *cfg) {
                                         "forwarding MMDS requests is empty.");
         size_t i;
         json_t *it;
-        json_array_foreach(ifaces, i, it) {
+        json_array_foreach (ifaces, i, it) {
                 if (!find_net(v, json_string_value(it)))
-                        return reply_fault(400, "MMMDS config error: The list of network interface IDs provided "
-                                                "contains at least one ID that does not correspond to any existing "
-                                                "network interface.");
+                        return reply_fault(
+                                400, "MMMDS config error: The list of network interface IDs provided "
+                                     "contains at least one ID that does not correspond to any existing "
+                                     "network interface.");
         }
         if (ip) {
                 struct in_addr a;
                 inet_pton(AF_INET, ip, &a);
                 if ((ntohl(a.s_addr) & 0xFFFF0000u) != 0xA9FE0000u)
-                        return reply_fault(400, "MMMDS config error: The MMDS IPv4 address is not link local.");
+                        return reply_fault(400,
+                                           "MMMDS config error: The MMDS IPv4 address is not link local.");
         }
-        json_t *c = json_pack("{s:s, s:O, s:s, s:b}", "version", jstr(cfg, "version") ? jstr(cfg, "version") : "V1",
-                              "network_interfaces", ifaces, "ipv4_address", ip ? ip : "169.254.169.254",
-                              "imds_compat", jbool(cfg, "imds_compat", false));
+        json_t *c = json_pack("{s:s, s:O, s:s, s:b}", "version",
+                              jstr(cfg, "version") ? jstr(cfg, "version") : "V1", "network_interfaces",
+                              ifaces, "ipv4_address", ip ? ip : "169.254.169.254", "imds_compat",
+                              jbool(cfg, "imds_compat", false));
         if (!c)
                 return reply_fault(500, "out of memory");
         json_decref(v->mmds_config);
@@ -944,7 +977,7 @@ static json_t *merge_patch(json_t *target, json_t *patch) {
         json_t *pv;
         if (!out)
                 return NULL;
-        json_object_foreach(patch, k, pv) {
+        json_object_foreach (patch, k, pv) {
                 if (json_is_null(pv)) {
                         json_object_del(out, k);
                         continue;
@@ -983,8 +1016,9 @@ static char *effective_cmdline(Vmm *v) {
                 return NULL;
         if (v->n_drives > 0 && v->drives[0].root) {
                 const Drive *d = &v->drives[0];
-                int n = d->partuuid ? asprintf(&t, "%s root=PARTUUID=%s %s", s, d->partuuid, d->ro ? "ro" : "rw")
-                                    : asprintf(&t, "%s root=/dev/vda %s", s, d->ro ? "ro" : "rw");
+                int n = d->partuuid
+                                ? asprintf(&t, "%s root=PARTUUID=%s %s", s, d->partuuid, d->ro ? "ro" : "rw")
+                                : asprintf(&t, "%s root=/dev/vda %s", s, d->ro ? "ro" : "rw");
                 free(s);
                 if (n < 0)
                         return NULL;
@@ -992,7 +1026,8 @@ static char *effective_cmdline(Vmm *v) {
         }
         size_t n_dev = v->n_drives + v->n_nets + (v->vsock ? 1 : 0) + (v->entropy ? 1 : 0);
         for (size_t i = 0; i < n_dev; i++) {
-                int n = asprintf(&t, "%s virtio_mmio.device=4K@0x%lx:%zu", s, 0xd0000000ul + i * 0x1000ul, 5 + i);
+                int n = asprintf(&t, "%s virtio_mmio.device=4K@0x%lx:%zu", s, 0xd0000000ul + i * 0x1000ul,
+                                 5 + i);
                 free(s);
                 if (n < 0)
                         return NULL;
@@ -1012,11 +1047,14 @@ static bool cmdline_has(const char *cmdline, const char *word) {
 static Reply start_microvm(Vmm *v) {
         char e[128];
         if (!v->has_boot_source)
-                return reply_fault(400, "Start microvm error: Cannot start microvm without kernel configuration.");
+                return reply_fault(
+                        400, "Start microvm error: Cannot start microvm without kernel configuration.");
         if (v->serial_out_path) {
-                int fd = open(v->serial_out_path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0644);
+                int fd = open(v->serial_out_path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC,
+                              0644);
                 if (fd < 0)
-                        return reply_fault(400, "Start microvm error: Cannot open the serial output file: %s",
+                        return reply_fault(400,
+                                           "Start microvm error: Cannot open the serial output file: %s",
                                            os_error(errno, e, sizeof(e)));
                 v->console_fd = fd;
         }
@@ -1045,8 +1083,9 @@ static Reply start_microvm(Vmm *v) {
         console_write(v, "[    0.010000] smpboot: Allowing %u CPUs, Memory: %llu MiB\n", v->vcpu_count,
                       (unsigned long long) v->mem_size_mib);
         for (size_t i = 0; i < v->n_drives; i++)
-                console_write(v, "[    0.050000] virtio_blk virtio%zu: [vd%c] %s%s\n", i, (char) ('a' + (i % 26)),
-                              v->drives[i].id, v->drives[i].ro ? " (read-only)" : "");
+                console_write(v, "[    0.050000] virtio_blk virtio%zu: [vd%c] %s%s\n", i,
+                              (char) ('a' + (i % 26)), v->drives[i].id,
+                              v->drives[i].ro ? " (read-only)" : "");
         for (size_t i = 0; i < v->n_nets; i++)
                 console_write(v, "[    0.060000] virtio_net virtio%zu: eth%zu (%s)\n", v->n_drives + i, i,
                               v->nets[i].id);
@@ -1097,7 +1136,8 @@ Reply vmm_action(Vmm *v, const char *type) {
                 advance(v);
                 /* The guest reacts in guest time: nothing happens while paused. */
                 if (!v->s.ignore_ctrl_alt_del && v->cad_at < 0)
-                        v->cad_at = (int64_t) v->run_ms + (v->s.shutdown_delay_ms > 0 ? v->s.shutdown_delay_ms : 0);
+                        v->cad_at = (int64_t) v->run_ms +
+                                    (v->s.shutdown_delay_ms > 0 ? v->s.shutdown_delay_ms : 0);
                 return reply_empty();
         }
         /* FlushMetrics */
@@ -1118,7 +1158,8 @@ Reply vmm_set_state(Vmm *v, const char *state) {
         uint64_t us = (mono_ms() - t0) * 1000 + 30;
         metrics_set(v->metrics, "latencies_us", pause ? "pause_vm" : "resume_vm", us + 10);
         metrics_set(v->metrics, "latencies_us", pause ? "vmm_pause_vm" : "vmm_resume_vm", us);
-        log_info("fc_vmm", "'%s vm' VMM action took %llu us.", pause ? "pause" : "resume", (unsigned long long) us);
+        log_info("fc_vmm", "'%s vm' VMM action took %llu us.", pause ? "pause" : "resume",
+                 (unsigned long long) us);
         return reply_empty();
 }
 
@@ -1137,7 +1178,7 @@ int vmm_next_timeout_ms(Vmm *v) {
                 best = v->next_metrics_ms > now ? (int64_t) (v->next_metrics_ms - now) : 0;
         if (v->state == VM_RUNNING) {
                 int64_t g = guest_now(v, now);
-                int64_t deadlines[] = {v->cad_at, v->halt_at, v->reboot_hung ? -1 : v->reboot_at};
+                int64_t deadlines[] = { v->cad_at, v->halt_at, v->reboot_hung ? -1 : v->reboot_at };
                 for (size_t i = 0; i < sizeof(deadlines) / sizeof(deadlines[0]); i++) {
                         if (deadlines[i] < 0)
                                 continue;
@@ -1174,7 +1215,9 @@ void vmm_tick(Vmm *v) {
                                 return;
                         }
                         /* Without reboot=k the simulated guest hangs in its reboot path. */
-                        console_write(v, "reboot: Restarting system\nfcsim: reboot without reboot=k, guest hangs\n");
+                        console_write(
+                                v,
+                                "reboot: Restarting system\nfcsim: reboot without reboot=k, guest hangs\n");
                         v->reboot_hung = true;
                 }
         }
@@ -1201,11 +1244,12 @@ static int take_error(Reply *r, const char *prefix, char **ret_error) {
 }
 
 int vmm_boot_from_json(Vmm *v, json_t *c, char **ret_error) {
-        static const char *const unsupported[] = {"balloon", "cpu-config", "memory-hotplug"};
+        static const char *const unsupported[] = { "balloon", "cpu-config", "memory-hotplug" };
         for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
                 if (json_object_get(c, unsupported[i]))
-                        return asprintf(ret_error, "fcsim: \"%s\" is not simulated", unsupported[i]) < 0 ? -ENOMEM
-                                                                                                          : -EINVAL;
+                        return asprintf(ret_error, "fcsim: \"%s\" is not simulated", unsupported[i]) < 0
+                                       ? -ENOMEM
+                                       : -EINVAL;
         if (json_array_size(json_object_get(c, "pmem")) > 0)
                 return asprintf(ret_error, "fcsim: \"pmem\" is not simulated") < 0 ? -ENOMEM : -EINVAL;
 
@@ -1213,9 +1257,11 @@ int vmm_boot_from_json(Vmm *v, json_t *c, char **ret_error) {
         Reply r;
         json_t *o, *it;
         size_t i;
-        if ((o = json_object_get(c, "logger")) && (r = vmm_configure_logger(v, o), take_error(&r, "", ret_error)))
+        if ((o = json_object_get(c, "logger")) &&
+            (r = vmm_configure_logger(v, o), take_error(&r, "", ret_error)))
                 return -EINVAL;
-        if ((o = json_object_get(c, "metrics")) && (r = vmm_configure_metrics(v, o), take_error(&r, "", ret_error)))
+        if ((o = json_object_get(c, "metrics")) &&
+            (r = vmm_configure_metrics(v, o), take_error(&r, "", ret_error)))
                 return -EINVAL;
         if ((o = json_object_get(c, "machine-config")) &&
             (r = vmm_update_machine_config(v, o, true), take_error(&r, "", ret_error)))
@@ -1223,23 +1269,26 @@ int vmm_boot_from_json(Vmm *v, json_t *c, char **ret_error) {
         r = vmm_set_boot_source(v, json_object_get(c, "boot-source"));
         if (take_error(&r, "", ret_error))
                 return -EINVAL;
-        json_array_foreach(json_object_get(c, "drives"), i, it) {
+        json_array_foreach (json_object_get(c, "drives"), i, it) {
                 r = vmm_insert_drive(v, it);
                 if (take_error(&r, "", ret_error))
                         return -EINVAL;
         }
-        json_array_foreach(json_object_get(c, "network-interfaces"), i, it) {
+        json_array_foreach (json_object_get(c, "network-interfaces"), i, it) {
                 r = vmm_insert_net(v, it);
                 if (take_error(&r, "", ret_error))
                         return -EINVAL;
         }
         if ((o = json_object_get(c, "vsock")) && (r = vmm_set_vsock(v, o), take_error(&r, "", ret_error)))
                 return -EINVAL;
-        if ((o = json_object_get(c, "mmds-config")) && (r = vmm_set_mmds_config(v, o), take_error(&r, "", ret_error)))
+        if ((o = json_object_get(c, "mmds-config")) &&
+            (r = vmm_set_mmds_config(v, o), take_error(&r, "", ret_error)))
                 return -EINVAL;
-        if ((o = json_object_get(c, "entropy")) && (r = vmm_set_entropy(v, o), take_error(&r, "", ret_error)))
+        if ((o = json_object_get(c, "entropy")) &&
+            (r = vmm_set_entropy(v, o), take_error(&r, "", ret_error)))
                 return -EINVAL;
-        if ((o = json_object_get(c, "serial")) && (r = vmm_configure_serial(v, o), take_error(&r, "", ret_error)))
+        if ((o = json_object_get(c, "serial")) &&
+            (r = vmm_configure_serial(v, o), take_error(&r, "", ret_error)))
                 return -EINVAL;
         r = start_microvm(v);
         if (take_error(&r, "", ret_error))

@@ -33,13 +33,13 @@ typedef struct VmmSettings {
         bool boot_timer;
         bool enable_pci;
         size_t mmds_size_limit;
-        long boot_delay_ms;       /* InstanceStart answers after this */
-        long shutdown_delay_ms;   /* Ctrl-Alt-Del to guest power-off */
+        long boot_delay_ms; /* InstanceStart answers after this */
+        long shutdown_delay_ms; /* Ctrl-Alt-Del to guest power-off */
         bool ignore_ctrl_alt_del; /* guest without i8042/atkbd */
-        long halt_after_ms;       /* guest powers off after this much run time; <0 never */
-        long reboot_after_ms;     /* guest reboots after this much run time; <0 never */
-        long metrics_period_ms;   /* periodic metrics flush */
-        uint64_t start_time_us;   /* process start (api_server.process_startup_time_us) */
+        long halt_after_ms; /* guest powers off after this much run time; <0 never */
+        long reboot_after_ms; /* guest reboots after this much run time; <0 never */
+        long metrics_period_ms; /* periodic metrics flush */
+        uint64_t start_time_us; /* process start (api_server.process_startup_time_us) */
 } VmmSettings;
 
 typedef struct Vmm Vmm;
