@@ -94,6 +94,24 @@ wait_state midboot VM_STATE_RUNNING 10
 check "mid-boot VM reaches running after restart" "$(jf .state "$(rpc GetVmInfo '{"vm_id":"midboot"}' | cut -d' ' -f2-)")" VM_STATE_RUNNING
 check "and has exactly one VMM" "$(pgrep -fc "$DATA/vms/midboot/api.sock")" 1
 
+# PID reuse: the recorded pid now belongs to another process (here a sleep
+# that the record claims, with the recorded start time of the real VMM).
+# It must be neither adopted nor killed; the VM's VMM counts as gone.
+rpc CreateVm "{\"vm_id\":\"reused\",\"boot\":true,\"restart_policy\":\"never\",\"config\":$(config)}" >/dev/null
+kill9_metald
+vmm=$(sql "SELECT vmm_pid FROM vms WHERE id='reused'")
+kill -9 "$vmm"
+sleep 1000 &
+imposter=$!
+sqlite3 "$DATA/metald.db" "UPDATE vms SET vmm_pid = $imposter WHERE id='reused'"
+start_metald || exit 1
+info=$(rpc GetVmInfo '{"vm_id":"reused"}' | cut -d' ' -f2-)
+check "a reused pid is not adopted: the VM's VMM is gone" "$(jf .state "$info")" VM_STATE_FAILED
+check "and the process that has the pid now is not killed" "$(kill -0 $imposter 2>/dev/null && echo alive)" alive
+rpc DeleteVm '{"vm_id":"reused"}' >/dev/null
+check "not even when the VM is deleted" "$(kill -0 $imposter 2>/dev/null && echo alive)" alive
+kill $imposter; wait $imposter 2>/dev/null
+
 # A crash right after a VMM was spawned, before its pid was recorded: the
 # next step that ends with no VMM (here a shutdown that superseded the
 # reboot) must not leave it running (found by the crash campaign).
