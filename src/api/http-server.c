@@ -151,6 +151,62 @@ static const RpcMethod *find_method(HttpServer *s, const char *url) {
         return NULL;
 }
 
+static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, Request *req);
+
+/*
+ * A Connect GET request (for methods without side effects): the message is
+ * in the query string, URL-encoded, already decoded by libmicrohttpd. Answered
+ * at once: a GET has no body to wait for.
+ */
+static enum MHD_Result begin_get_request(HttpServer *s, struct MHD_Connection *c, const RpcMethod *m,
+                                         void **con_cls) {
+        ConnectError e;
+        const char *connect = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "connect");
+        const char *encoding = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "encoding");
+        const char *message = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "message");
+        const char *b64 = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "base64");
+        const char *comp = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "compression");
+        if (connect && !streq(connect, "v1")) {
+                connect_error(&e, CONNECT_INVALID_ARGUMENT, "connect=%s is not supported (use v1)", connect);
+                return queue_error(c, &e, 0);
+        }
+        if (!encoding) {
+                connect_error(&e, CONNECT_INVALID_ARGUMENT,
+                              "a Connect GET needs encoding=json in the query");
+                return queue_error(c, &e, 0);
+        }
+        if (!streq(encoding, "json")) {
+                connect_error(&e, CONNECT_UNIMPLEMENTED, "encoding=%s is not supported; use encoding=json",
+                              encoding);
+                return queue_error(c, &e, 415);
+        }
+        if ((b64 && !streq(b64, "0")) || (comp && !streq(comp, "identity"))) {
+                connect_error(&e, CONNECT_UNIMPLEMENTED,
+                              "base64 and compression are not supported with encoding=json: send the "
+                              "message URL-encoded");
+                return queue_error(c, &e, 0);
+        }
+        size_t n = message ? strlen(message) : 0;
+        if (n > HTTP_BODY_MAX) {
+                connect_error(&e, CONNECT_RESOURCE_EXHAUSTED, "message exceeds the limit of %u bytes",
+                              HTTP_BODY_MAX);
+                return queue_error(c, &e, 0);
+        }
+        Request *req = calloc(1, sizeof *req);
+        if (!req)
+                return MHD_NO;
+        req->method = m;
+        req->started_us = now_mono_us();
+        *con_cls = req;
+        if (n > 0) {
+                req->body = strdup(message);
+                if (!req->body)
+                        return MHD_NO;
+                req->size = n;
+        }
+        return finish_request(s, c, req);
+}
+
 /* The first call for a request: everything that can be decided from the headers. */
 static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, const char *url,
                                      const char *http_method, void **con_cls) {
@@ -164,10 +220,12 @@ static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, co
                               s->prefix);
                 return queue_error(c, &e, 404);
         }
+        if (streq(http_method, "GET") && m->no_side_effects)
+                return begin_get_request(s, c, m, con_cls);
         if (!streq(http_method, "POST")) {
-                connect_error(&e, CONNECT_UNIMPLEMENTED, "%s must be called with POST, not %s", url,
-                              http_method);
-                return queue_json(c, 405, connect_error_body(&e), "POST");
+                connect_error(&e, CONNECT_UNIMPLEMENTED, "%s must be called with POST%s, not %s", url,
+                              m->no_side_effects ? " or GET" : "", http_method);
+                return queue_json(c, 405, connect_error_body(&e), m->no_side_effects ? "GET, POST" : "POST");
         }
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         if (!content_type_is_json(ct)) {

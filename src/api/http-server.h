@@ -24,6 +24,9 @@ typedef int (*RpcHandler)(void *userdata, const json_t *request, json_t **ret_re
 typedef struct RpcMethod {
         const char *name; /* "CreateVm" */
         RpcHandler handler;
+        /* Reads only: may also be called with a Connect GET request
+         * (?encoding=json&message=<url-encoded JSON>[&connect=v1]). */
+        bool no_side_effects;
 } RpcMethod;
 
 typedef struct HttpServer HttpServer;

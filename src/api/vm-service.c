@@ -760,17 +760,17 @@ static int get_vm_history(void *userdata, const json_t *in, json_t **ret, Connec
 }
 
 const RpcMethod vm_service_methods[] = {
-        { "CreateVm", create_vm },
-        { "BootVm", boot_vm },
-        { "ShutdownVm", shutdown_vm },
-        { "PauseVm", pause_vm },
-        { "ResumeVm", resume_vm },
-        { "RebootVm", reboot_vm },
-        { "DeleteVm", delete_vm },
-        { "GetVmInfo", get_vm_info },
-        { "ListVms", list_vms },
-        { "GetVmConsole", get_vm_console },
-        { "GetVmHistory", get_vm_history },
-        { "GetVmMetrics", metrics_service_get_vm_metrics },
+        { "CreateVm", create_vm, .no_side_effects = false },
+        { "BootVm", boot_vm, .no_side_effects = false },
+        { "ShutdownVm", shutdown_vm, .no_side_effects = false },
+        { "PauseVm", pause_vm, .no_side_effects = false },
+        { "ResumeVm", resume_vm, .no_side_effects = false },
+        { "RebootVm", reboot_vm, .no_side_effects = false },
+        { "DeleteVm", delete_vm, .no_side_effects = false },
+        { "GetVmInfo", get_vm_info, .no_side_effects = true },
+        { "ListVms", list_vms, .no_side_effects = true },
+        { "GetVmConsole", get_vm_console, .no_side_effects = true },
+        { "GetVmHistory", get_vm_history, .no_side_effects = true },
+        { "GetVmMetrics", metrics_service_get_vm_metrics, .no_side_effects = true },
 };
 const size_t vm_service_n_methods = ELEMENTSOF(vm_service_methods);
