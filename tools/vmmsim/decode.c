@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A re-implementation of the parts of serde_json's Deserializer (SliceRead)
- * that Firecracker's API bodies go through, with serde's derive semantics for
- * structs (deny_unknown_fields, Option and #[serde(default)] fields), unit
- * enums, maps and sequences. Function names follow serde_json's so that the
+ * that Firecracker's and Cloud Hypervisor's API bodies go through, with
+ * serde's derive semantics for structs (unknown fields ignored or denied,
+ * Option and #[serde(default)] fields), unit enums, maps and sequences.
+ * Function names follow serde_json's so that the
  * two can be compared side by side.
  *
  * Error positions: serde_json reports the position of the last consumed byte
@@ -758,6 +759,31 @@ static int de_int(De *d, uint64_t max, const char *name, json_t **ret) {
         return -1;
 }
 
+/* A signed integer in [min, max]. */
+static int de_sint(De *d, int64_t min, int64_t max, const char *name, json_t **ret) {
+        int c = peek_ws(d);
+        Num n;
+        size_t start = d->i;
+        if (c < 0)
+                return de_peek_error(d, "EOF while parsing a value");
+        if (c == '-') {
+                d->i++;
+                if (parse_integer(d, false, start, &n) < 0)
+                        return -1;
+        } else if (c >= '0' && c <= '9') {
+                if (parse_integer(d, true, start, &n) < 0)
+                        return -1;
+        } else
+                return peek_invalid_type(d, name);
+
+        Unexp u = { .kind = UNEXP_NUM, .num = n };
+        if ((n.kind == NUM_U64 && n.u <= (uint64_t) max) || (n.kind == NUM_I64 && n.i >= min && n.i <= max))
+                return got(d, num_json(&n), ret);
+        fail_invalid(d, n.kind == NUM_F64 ? "type" : "value", &u, name);
+        fix_position(d);
+        return -1;
+}
+
 /* deserialize_str/string: a JSON string, else "invalid type ..., expected <exp>". */
 static int de_string(De *d, const char *exp, char **ret, size_t *ret_len) {
         int c = peek_ws(d);
@@ -952,6 +978,16 @@ static int visit_struct_map(De *d, const DeType *t, json_t *obj) {
                 for (k = 0; k < t->n_fields; k++)
                         if (strlen(t->fields[k].name) == klen && memcmp(t->fields[k].name, key, klen) == 0)
                                 break;
+                if (k == t->n_fields && t->allow_unknown) {
+                        /* serde's __ignore: the value is parsed (and must be
+                         * valid JSON) and dropped. */
+                        json_t *ignored = NULL;
+                        free(key);
+                        if (parse_object_colon(d) < 0 || de_any(d, &ignored) < 0)
+                                return -1;
+                        json_decref(ignored);
+                        continue;
+                }
                 if (k == t->n_fields) {
                         const char *names[64];
                         for (size_t j = 0; j < t->n_fields; j++)
@@ -1249,6 +1285,8 @@ static int de_value(De *d, const DeType *t, json_t **ret) {
                 return de_int(d, UINT64_MAX, "u64", ret);
         case DE_USIZE:
                 return de_int(d, UINT64_MAX, "usize", ret);
+        case DE_I32:
+                return de_sint(d, INT32_MIN, INT32_MAX, "i32", ret);
         case DE_STRING:
         case DE_PATH:
         case DE_CUSTOM_STR:
@@ -1316,5 +1354,39 @@ int de_decode(const DeType *t, const char *buf, size_t len, json_t **ret, char *
                 return -EINVAL;
         }
         *ret = v;
+        return 0;
+}
+
+int de_fill_defaults(const DeType *t, json_t *v) {
+        if (!t || !v)
+                return 0;
+        if (t->kind == DE_SEQ) {
+                size_t i;
+                json_t *e;
+                json_array_foreach (v, i, e)
+                        if (de_fill_defaults(t->elem, e) < 0)
+                                return -ENOMEM;
+                return 0;
+        }
+        if (t->kind != DE_STRUCT || !json_is_object(v))
+                return 0;
+        for (size_t k = 0; k < t->n_fields; k++) {
+                const DeField *f = &t->fields[k];
+                json_t *cur = json_object_get(v, f->name);
+                if (!cur) {
+                        if (f->def) {
+                                cur = json_loads(f->def, JSON_DECODE_ANY, NULL);
+                                if (!cur || json_object_set_new(v, f->name, cur) < 0)
+                                        return -ENOMEM;
+                        } else if (f->flags & DE_OPTION) {
+                                if (json_object_set_new(v, f->name, json_null()) < 0)
+                                        return -ENOMEM;
+                                continue;
+                        } else
+                                continue;
+                }
+                if (de_fill_defaults(f->type, cur) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
