@@ -38,6 +38,20 @@ typedef enum ConnectCode {
 const char *connect_code_to_string(ConnectCode c);
 unsigned connect_code_http_status(ConnectCode c);
 
+/* Who is calling, as the transport authenticated them (src/api/http-server.c).
+ * Handlers scope what they read and change by it. */
+typedef enum CallerRole {
+        CALLER_ADMIN, /* everything, every tenant */
+        CALLER_TENANT, /* reads and changes its own tenant's VMs */
+        CALLER_READ_ONLY, /* reads only (its tenant's, or all when tenant is "") */
+        _CALLER_ROLE_MAX,
+} CallerRole;
+
+typedef struct RpcCaller {
+        CallerRole role;
+        char tenant[64]; /* "" = not bound to a tenant (admin, or a host-wide reader) */
+} RpcCaller;
+
 /* An RPC's failure: a code and a message for the client. */
 typedef struct ConnectError {
         ConnectCode code;

@@ -278,7 +278,9 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
                 }
         }
         json_t *out = NULL;
-        int r = req->method->handler(s->userdata, in, &out, &e);
+        /* Until the transport authenticates callers, every caller is an admin. */
+        static const RpcCaller anyone = { .role = CALLER_ADMIN };
+        int r = req->method->handler(s->userdata, &anyone, in, &out, &e);
         json_decref(in);
         count_request(s, req, r < 0);
         if (r < 0) {

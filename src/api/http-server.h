@@ -19,7 +19,8 @@
 
 /* Handle one request message; fill *ret_response (a new reference) and return
  * 0, or fill e and return < 0. Runs on the connection's thread. */
-typedef int (*RpcHandler)(void *userdata, const json_t *request, json_t **ret_response, ConnectError *e);
+typedef int (*RpcHandler)(void *userdata, const RpcCaller *caller, const json_t *request,
+                          json_t **ret_response, ConnectError *e);
 
 typedef struct RpcMethod {
         const char *name; /* "CreateVm" */

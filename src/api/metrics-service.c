@@ -213,7 +213,8 @@ static int decode_metrics_request(const json_t *in, MetricsRequest *req, int64_t
         return 0;
 }
 
-int metrics_service_get_vm_metrics(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+int metrics_service_get_vm_metrics(void *userdata, const RpcCaller *caller, const json_t *in, json_t **ret,
+                                   ConnectError *e) {
         Manager *m = userdata;
         MetricsRequest req = { 0 };
         int64_t from = 0, to = INT64_MAX, after = -1;

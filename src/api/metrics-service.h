@@ -13,8 +13,8 @@
 #include "manager.h"
 
 /* vmprovisioner.v1.VmService/GetVmMetrics (an RpcHandler; userdata is the Manager). */
-int metrics_service_get_vm_metrics(void *userdata, const json_t *request, json_t **ret_response,
-                                   ConnectError *e);
+int metrics_service_get_vm_metrics(void *userdata, const RpcCaller *caller, const json_t *request,
+                                   json_t **ret_response, ConnectError *e);
 
 /* Add "metrics" to a GetVmInfo answer for row: usage at the last sample and
  * lifetime totals. Adds nothing for a VM never sampled, or when the read

@@ -225,7 +225,8 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }
 
-static int create_vm(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+static int create_vm(void *userdata, const RpcCaller *caller, const json_t *in, json_t **ret,
+                     ConnectError *e) {
         CreateVmRequest req = { 0 };
         int r = connect_decode(in, create_fields, ELEMENTSOF(create_fields), &req, e);
         if (r >= 0)
@@ -409,7 +410,8 @@ static int lifecycle_call(Manager *m, const LifecycleVerb *verb, const json_t *i
 }
 
 #define LIFECYCLE_HANDLER(fn, verb)                                                                         \
-        static int fn(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {                    \
+        static int fn(void *userdata, const RpcCaller *caller, const json_t *in, json_t **ret,              \
+                      ConnectError *e) {                                                                    \
                 return lifecycle_call(userdata, &(verb), in, ret, e);                                       \
         }
 LIFECYCLE_HANDLER(boot_vm, verb_boot)
@@ -451,7 +453,8 @@ static json_t *config_for_api(const char *config_json, json_t **ret_metadata) {
         return c;
 }
 
-static int get_vm_info(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+static int get_vm_info(void *userdata, const RpcCaller *caller, const json_t *in, json_t **ret,
+                       ConnectError *e) {
         Manager *m = userdata;
         LifecycleRequest req = { 0 };
         int r = connect_decode(in, lifecycle_fields_id, 1, &req, e);
@@ -551,7 +554,8 @@ static json_t *vm_info_json(const VmRow *row) {
         return o;
 }
 
-static int list_vms(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+static int list_vms(void *userdata, const RpcCaller *caller, const json_t *in, json_t **ret,
+                    ConnectError *e) {
         Manager *m = userdata;
         ListVmsRequest req = { 0 };
         int r = connect_decode(in, list_fields, ELEMENTSOF(list_fields), &req, e);
@@ -666,7 +670,8 @@ static json_t *console_text_json(const char *data, size_t n) {
         return json_stringn(out, j);
 }
 
-static int get_vm_console(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+static int get_vm_console(void *userdata, const RpcCaller *caller, const json_t *in, json_t **ret,
+                          ConnectError *e) {
         Manager *m = userdata;
         ConsoleRequest req = { 0 };
         _cleanup_(vm_row_freep) VmRow *row = NULL;
@@ -709,7 +714,8 @@ static const FieldSpec history_fields[] = {
 };
 
 /* Every event of a VM in order, deleted VMs included: history outlives the VM. */
-static int get_vm_history(void *userdata, const json_t *in, json_t **ret, ConnectError *e) {
+static int get_vm_history(void *userdata, const RpcCaller *caller, const json_t *in, json_t **ret,
+                          ConnectError *e) {
         Manager *m = userdata;
         HistoryRequest req = { 0 };
         int64_t after = 0;
