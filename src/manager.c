@@ -13,10 +13,58 @@
 #include <systemd/sd-daemon.h>
 
 #include "api/metrics-service.h"
+#include "hv/backend-util.h"
+#include "sys/vmm-user.h"
 #include "util/log.h"
 
 /* Longest socket path a VM can get: <data-dir>/vms/<64-char id>/api.sock. */
 #define SOCKET_SUFFIX_MAX (sizeof("/vms/") - 1 + 64 + sizeof("/api.sock") - 1)
+
+/*
+ * --jailer-binary: the jailer (an executable file, absolute), its chroot base
+ * (created 0700 root; on the data dir's filesystem, as the run dir's vmm.log
+ * and metrics.json are hard-linked into each jail) and the cgroup version.
+ * Nothing to do without a jailer. Fills m->jailer_*; 0 or negative errno
+ * with *ret_error.
+ */
+static int manager_setup_jailer(Manager *m, const char *data_dir, char **ret_error) {
+        const Options *o = m->options;
+        struct stat st_data, st_base;
+
+        if (!o->jailer_binary)
+                return 0;
+        int r = backend_resolve_binary("jailer", o->jailer_binary, &m->jailer_binary, ret_error);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *want =
+                o->jailer_chroot_base ? strdup(o->jailer_chroot_base) : strdup_printf("%s/jailer", data_dir);
+        if (!want)
+                return -ENOMEM;
+        r = mkdir_p(want, 0700);
+        if (r < 0) {
+                *ret_error =
+                        strdup_printf("cannot create the jailer chroot base %s: %s", want, strerror(-r));
+                return r;
+        }
+        m->jailer_chroot_base = realpath(want, NULL);
+        if (!m->jailer_chroot_base)
+                return -errno;
+        if (stat(data_dir, &st_data) < 0 || stat(m->jailer_chroot_base, &st_base) < 0)
+                return -errno;
+        if (st_data.st_dev != st_base.st_dev) {
+                *ret_error =
+                        strdup_printf("--jailer-chroot-base %s is not on the filesystem of --data-dir %s: "
+                                      "each VM's vmm.log and metrics.json are hard-linked into its jail",
+                                      m->jailer_chroot_base, data_dir);
+                return -EXDEV;
+        }
+        m->jailer_cgroup_version = o->jailer_cgroup_version;
+        if (m->jailer_cgroup_version == 0)
+                m->jailer_cgroup_version = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? 2 : 1;
+        log_info("Firecracker runs through the jailer %s (chroot base %s, cgroup v%u, user %s)",
+                 m->jailer_binary, m->jailer_chroot_base, m->jailer_cgroup_version, m->vmm_user.name);
+        return 0;
+}
 
 int manager_new(const Options *o, Manager **ret, char **ret_error) {
         _cleanup_(manager_freep) Manager *m = calloc(1, sizeof *m);
@@ -45,12 +93,29 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
         long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
         m->host_memory_bytes = pages > 0 && psize > 0 ? (uint64_t) pages * (uint64_t) psize : 0;
 
-        int r = mkdir_p(o->data_dir, 0700);
+        /* Before anything is created: no VMM ever runs as an unknown user. */
+        int r = vmm_user_resolve(o->vmm_user, &m->vmm_user, ret_error);
+        if (r < 0)
+                return r;
+        if (m->vmm_user.uid == 0)
+                log_warning("--vmm-user %s: VMMs run as root, with every privilege metald has "
+                            "(the documented opt-out; use an unprivileged user)",
+                            o->vmm_user);
+        /* 0711 when VMMs run as another user: they are given absolute paths
+         * into their run dirs (<data-dir>/vms/<id>/, theirs, 0700) and must
+         * pass through; nobody else can list the directory, and everything in
+         * it is private by its own mode (metald.db* 0600 root). */
+        mode_t data_mode = m->vmm_user.uid == 0 ? 0700 : 0711;
+        r = mkdir_p(o->data_dir, 0700);
         if (r < 0) {
                 *ret_error = strdup_printf("cannot create --data-dir %s: %s", o->data_dir, strerror(-r));
                 return r;
         }
-        (void) chmod(o->data_dir, 0700);
+        if (chmod(o->data_dir, data_mode) < 0) {
+                r = -errno;
+                *ret_error = strdup_printf("cannot chmod --data-dir %s: %s", o->data_dir, strerror(-r));
+                return r;
+        }
         /* One canonical spelling of every path under it: VMM processes are found
          * again by their socket path, compared as a whole string. */
         _cleanup_free_ char *data_dir = realpath(o->data_dir, NULL);
@@ -65,10 +130,18 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
         if (!m->vms_dir)
                 return -ENOMEM;
         r = mkdir_p(m->vms_dir, 0700);
+        if (r >= 0 && chmod(m->vms_dir, data_mode) < 0)
+                r = -errno;
         if (r < 0) {
                 *ret_error = strdup_printf("cannot create %s: %s", m->vms_dir, strerror(-r));
                 return r;
         }
+        r = vmm_user_check_path(&m->vmm_user, m->vms_dir, ret_error);
+        if (r < 0)
+                return r;
+        r = manager_setup_jailer(m, data_dir, ret_error);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *db = strdup_printf("%s/metald.db", data_dir);
         if (!db)
                 return -ENOMEM;
@@ -81,6 +154,10 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 .cloud_hypervisor_binary = o->cloud_hypervisor_binary,
                 .qemu_binary = o->qemu_binary,
                 .api_timeout_ms = o->vmm_api_timeout_ms,
+                .vmm_user = &m->vmm_user,
+                .jailer_binary = m->jailer_binary,
+                .jailer_chroot_base = m->jailer_chroot_base,
+                .jailer_cgroup_version = m->jailer_cgroup_version,
         };
         r = scope_manager_new(&m->scopes);
         if (r < 0) {
@@ -130,6 +207,8 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_asset_roots; i++)
                 free(m->asset_roots[i]);
         free(m->vms_dir);
+        free(m->jailer_binary);
+        free(m->jailer_chroot_base);
         return mfree(m);
 }
 

@@ -23,6 +23,10 @@ typedef struct Manager {
         ScopeManager *scopes;
         HttpServer *http;
         BackendOptions backend_options;
+        VmmUser vmm_user; /* --vmm-user, resolved; backend_options points here */
+        char *jailer_binary; /* absolute; NULL without --jailer-binary */
+        char *jailer_chroot_base; /* realpath'ed */
+        unsigned jailer_cgroup_version;
         char *asset_roots[OPTIONS_ASSET_ROOTS_MAX]; /* realpath'ed */
         size_t n_asset_roots;
         uint64_t host_memory_bytes;

@@ -24,6 +24,10 @@ enum {
         OPT_METRICS_INTERVAL,
         OPT_METRICS_RETENTION,
         OPT_ROLLUP_RETENTION,
+        OPT_VMM_USER,
+        OPT_JAILER_BINARY,
+        OPT_JAILER_CHROOT_BASE,
+        OPT_JAILER_CGROUP_VERSION,
         OPT_VERSION,
 };
 
@@ -69,6 +73,16 @@ static const struct {
           "how long raw usage samples are kept; fractions allowed (default 24)" },
         { "rollup-retention", OPT_ROLLUP_RETENTION, "METALD_ROLLUP_RETENTION", "DAYS",
           "how long hourly usage rollups are kept; fractions allowed (default 90)" },
+        { "vmm-user", OPT_VMM_USER, "METALD_VMM_USER", "NAME",
+          "the unprivileged user every VMM runs as; must exist (default metald-vmm; \"root\" "
+          "runs VMMs as root, with a warning)" },
+        { "jailer-binary", OPT_JAILER_BINARY, "METALD_JAILER_BINARY", "PATH",
+          "run Firecracker through this jailer (chroot, new pid namespace, cgroups, the VMM user) "
+          "(default: no jailer)" },
+        { "jailer-chroot-base", OPT_JAILER_CHROOT_BASE, "METALD_JAILER_CHROOT_BASE", "DIR",
+          "the jailer's --chroot-base-dir, on the data dir's filesystem (default <data-dir>/jailer)" },
+        { "jailer-cgroup-version", OPT_JAILER_CGROUP_VERSION, "METALD_JAILER_CGROUP_VERSION", "1|2",
+          "the jailer's --cgroup-version (default 2 if /sys/fs/cgroup is cgroup2, else 1)" },
 };
 
 void options_help(const char *argv0) {
@@ -163,6 +177,27 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
                 return set_string(&o->cloud_hypervisor_binary, v);
         case OPT_QEMU_BINARY:
                 return set_string(&o->qemu_binary, v);
+        case OPT_VMM_USER:
+                if (isempty(v)) {
+                        *ret_error = strdup("--vmm-user: empty user name");
+                        return -EINVAL;
+                }
+                return set_string(&o->vmm_user, v);
+        case OPT_JAILER_BINARY:
+                if (isempty(v)) {
+                        *ret_error = strdup("--jailer-binary: empty path");
+                        return -EINVAL;
+                }
+                return set_string(&o->jailer_binary, v);
+        case OPT_JAILER_CHROOT_BASE:
+                if (v[0] != '/') {
+                        *ret_error =
+                                strdup_printf("--jailer-chroot-base: \"%s\" is not an absolute path", v);
+                        return -EINVAL;
+                }
+                return set_string(&o->jailer_chroot_base, v);
+        case OPT_JAILER_CGROUP_VERSION:
+                return parse_uint(name, v, 1, 2, &o->jailer_cgroup_version, ret_error);
         case OPT_DEFAULT_BACKEND:
                 return set_string(&o->default_backend, v);
         case OPT_ASSET_ROOT:
@@ -311,6 +346,8 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                 return -ENOMEM;
         if (!o->default_backend && set_string(&o->default_backend, "firecracker") < 0)
                 return -ENOMEM;
+        if (!o->vmm_user && set_string(&o->vmm_user, "metald-vmm") < 0)
+                return -ENOMEM;
         if (o->n_asset_roots == 0 && add_asset_root(o, "/opt/vm-assets", ret_error) < 0)
                 return -ENOMEM;
         return 0;
@@ -323,6 +360,9 @@ void options_done(Options *o) {
         free(o->cloud_hypervisor_binary);
         free(o->qemu_binary);
         free(o->default_backend);
+        free(o->vmm_user);
+        free(o->jailer_binary);
+        free(o->jailer_chroot_base);
         for (size_t i = 0; i < o->n_asset_roots; i++)
                 free(o->asset_roots[i]);
         *o = (Options){ 0 };

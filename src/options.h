@@ -18,6 +18,10 @@ typedef struct Options {
         char *cloud_hypervisor_binary;
         char *qemu_binary;
         char *default_backend;
+        char *vmm_user; /* VMMs run as this user (default metald-vmm) */
+        char *jailer_binary; /* NULL: Firecracker without its jailer */
+        char *jailer_chroot_base; /* NULL: <data-dir>/jailer */
+        unsigned jailer_cgroup_version; /* 0: detect */
         char *asset_roots[OPTIONS_ASSET_ROOTS_MAX];
         size_t n_asset_roots;
         int log_level;

@@ -30,6 +30,7 @@
 
 #include "hv/hypervisor.h"
 #include "hv/vmm-process.h"
+#include "sys/vmm-user.h"
 
 typedef struct ContractRow {
         const char *backend; /* backend_find() name */
@@ -54,6 +55,8 @@ static const ContractRow contract_rows[] = {
 
 static int failures;
 static const char *current = "?"; /* the backend under test, for messages */
+/* Every VMM runs as the VMM user, as under metald (tools/install-deps creates it). */
+static VmmUser vmm_user;
 
 #define CHECK(cond)                                                                                         \
         do {                                                                                                \
@@ -141,6 +144,14 @@ static void check_handle(const VmmHandle *h, const char *run_dir) {
         CHECK(strncmp(h->socket_path, want, strlen(want)) == 0); /* inside its run_dir */
         CHECK(vmm_is_alive(h->pid, h->start_time, h->socket_path));
         CHECK(getsid(h->pid) == h->pid); /* its own session */
+        /* Never root: the VMM user, real, effective, saved and fs uid alike. */
+        char path[64], want_uid[64];
+        _cleanup_free_ char *status = NULL;
+        snprintf(path, sizeof path, "/proc/%d/status", (int) h->pid);
+        snprintf(want_uid, sizeof want_uid, "\nUid:\t%u\t%u\t%u\t%u\n", (unsigned) vmm_user.uid,
+                 (unsigned) vmm_user.uid, (unsigned) vmm_user.uid, (unsigned) vmm_user.uid);
+        CHECK(read_full_file(path, 65536, &status, NULL) >= 0 && strstr(status, want_uid));
+        CHECK(vmm_user.uid != 0);
 }
 
 /* Copy src to dst (a real guest's disk, which it writes to). 0 or -errno. */
@@ -213,7 +224,7 @@ static void run_contract(const ContractRow *row, const char *sim) {
                             .disks = &disk,
                             .n_disks = 1 };
         VmmSpec spec = { .vm_id = "vm-contract-1", .run_dir = run_dir, .config = &config };
-        BackendOptions o = { .api_timeout_ms = 5000 };
+        BackendOptions o = { .api_timeout_ms = 5000, .vmm_user = &vmm_user };
         *(const char **) ((char *) &o + row->binary_field) = sim;
 
         /* The binary: found, or refused by name. */
@@ -316,6 +327,13 @@ int main(void) {
                 perror("mkdtemp");
                 return EXIT_FAILURE;
         }
+        _cleanup_free_ char *user_error = NULL;
+        if (vmm_user_resolve(VMM_USER_DEFAULT, &vmm_user, &user_error) < 0) {
+                fprintf(stderr, "test-backend-contract: %s\n", user_error);
+                return EXIT_FAILURE;
+        }
+        /* The VMM user passes through to its run dirs and the assets. */
+        (void) chmod(tmpdir, 0711);
         signal(SIGPIPE, SIG_IGN);
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 fprintf(stderr, "curl_global_init failed\n");

@@ -586,6 +586,8 @@ static void test_chsim(const char *chsim) {
                                     "--log-file",
                                     log_path,
                                     "-v",
+                                    "--seccomp",
+                                    "true",
                                     NULL };
         CHECK(cmdline_equals(h.pid, want_argv));
 

@@ -145,7 +145,8 @@ static void test_argv(void) {
         _cleanup_free_ char *s = argv_join(argv);
         /* TCG; the root disk first; the data disk read-only, its comma escaped. */
         CHECK_STREQ(s, "/usr/bin/qemu-system-x86_64|-name|vm-1|-machine|" QEMU_MACHINE "|-accel|tcg|"
-                       "-nodefaults|-no-user-config|-nographic|-no-reboot|-S|-m|512|-smp|2|"
+                       "-nodefaults|-no-user-config|-nographic|-no-reboot|-sandbox|" QEMU_SANDBOX
+                       "|-S|-m|512|-smp|2|"
                        "-kernel|/a/vmlinux|-initrd|/a/initrd|-append|"
                        "root=/dev/vda rw console=ttyS0 reboot=k panic=1 pci=off metald.vm_id=vm-1 "
                        "tsc_early_khz=2596122|"
@@ -170,7 +171,8 @@ static void test_argv(void) {
         _cleanup_free_ char *t = argv_join(argv);
         CHECK_STREQ(t,
                     "/usr/bin/qemu-system-x86_64|-name|vm-1|-machine|" QEMU_MACHINE "|-accel|kvm|-cpu|host|"
-                    "-nodefaults|-no-user-config|-nographic|-no-reboot|-S|-m|128|-smp|1|"
+                    "-nodefaults|-no-user-config|-nographic|-no-reboot|-sandbox|" QEMU_SANDBOX
+                    "|-S|-m|128|-smp|1|"
                     "-kernel|/a/vmlinux|-append|metald.vm_id=vm-1|"
                     "-chardev|file,id=console,path=/run/metald/vm-1/console.log,append=on|"
                     "-serial|chardev:console|"

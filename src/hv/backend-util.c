@@ -5,7 +5,9 @@
 #include <assert.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <acl/libacl.h>
 #include <stdio.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -328,4 +330,135 @@ int backend_call(const BackendApi *api, const VmmHandle *h, unsigned timeout_ms,
         }
         unix_http_response_done(&resp);
         return 0;
+}
+
+/* ---- the VMM user: its run directory, its files, the guest's files ---- */
+
+const char *backend_vmm_user_name(const BackendOptions *o) {
+        return o && o->vmm_user && o->vmm_user->name ? o->vmm_user->name : "root";
+}
+
+/* fchown+fchmod the object at path (not following a symlink there) to the
+ * VMM user. 0 or negative errno. */
+static int give_to_vmm(const BackendOptions *o, const char *path, bool dir, mode_t mode) {
+        _cleanup_close_ int fd = open(path, (dir ? O_DIRECTORY | O_RDONLY : O_RDWR) | O_CLOEXEC |
+                                                    O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        uid_t uid = o && o->vmm_user ? o->vmm_user->uid : 0;
+        gid_t gid = o && o->vmm_user ? o->vmm_user->gid : 0;
+        if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+                return -errno;
+        return 0;
+}
+
+int backend_prepare_run_dir(const char *backend, const BackendOptions *o, const char *run_dir,
+                            char **ret_error) {
+        assert(backend && run_dir);
+        int r = give_to_vmm(o, run_dir, true, 0700);
+        if (r < 0)
+                backend_set_error(ret_error, "%s: cannot hand the run directory %s to the VMM user %s: %s",
+                                  backend, run_dir, backend_vmm_user_name(o), strerror(-r));
+        return r;
+}
+
+int backend_vmm_file(const char *backend, const BackendOptions *o, const char *path, bool truncate,
+                     char **ret_error) {
+        assert(backend && path);
+        int r = backend_ensure_regular_file(path, truncate);
+        if (r >= 0)
+                r = give_to_vmm(o, path, false, 0600);
+        if (r < 0)
+                backend_set_error(ret_error, "%s: cannot create %s for the VMM user %s: %s", backend, path,
+                                  backend_vmm_user_name(o), strerror(-r));
+        return r;
+}
+
+/*
+ * Add (or widen) the ACL entry "user:<uid>:<perm>" on path, recomputing the
+ * mask. 0 or negative errno (-EOPNOTSUPP: the filesystem has no ACLs).
+ */
+static int acl_grant_user(const char *path, uid_t uid, bool write) {
+        acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
+        acl_entry_t e = NULL;
+        acl_permset_t ps;
+        int r = 0;
+
+        if (!acl)
+                return -errno;
+        /* Find our user's entry, or make one. */
+        for (int w = ACL_FIRST_ENTRY;; w = ACL_NEXT_ENTRY) {
+                acl_entry_t it;
+                acl_tag_t tag;
+                if (acl_get_entry(acl, w, &it) != 1)
+                        break;
+                if (acl_get_tag_type(it, &tag) < 0)
+                        continue;
+                if (tag == ACL_USER) {
+                        uid_t *q = acl_get_qualifier(it);
+                        bool mine = q && *q == uid;
+                        acl_free(q);
+                        if (mine) {
+                                e = it;
+                                break;
+                        }
+                }
+        }
+        if (!e && (acl_create_entry(&acl, &e) < 0 || acl_set_tag_type(e, ACL_USER) < 0 ||
+                   acl_set_qualifier(e, &uid) < 0))
+                goto fail;
+        if (acl_get_permset(e, &ps) < 0 || acl_add_perm(ps, ACL_READ) < 0 ||
+            (write && acl_add_perm(ps, ACL_WRITE) < 0) || acl_set_permset(e, ps) < 0)
+                goto fail;
+        if (acl_calc_mask(&acl) < 0 || acl_set_file(path, ACL_TYPE_ACCESS, acl) < 0)
+                goto fail;
+        acl_free(acl);
+        return 0;
+fail:
+        r = -errno;
+        acl_free(acl);
+        return r < 0 ? r : -EIO;
+}
+
+/* Make one guest file usable by the VMM user (see backend_grant_assets). */
+static int grant_one(const char *backend, const BackendOptions *o, const char *what, const char *path,
+                     bool write, char **ret_error) {
+        const VmmUser *u = o ? o->vmm_user : NULL;
+        int amode = R_OK | (write ? W_OK : 0);
+
+        if (isempty(path) || !u || u->uid == 0)
+                return 0;
+        /* A file that is not there is the VMM's to report, in its own words. */
+        if (access(path, F_OK) < 0 && errno == ENOENT)
+                return 0;
+        int r = vmm_user_access(u, path, amode);
+        if (r == 0)
+                return 0;
+        int g = acl_grant_user(path, u->uid, write);
+        if (g >= 0) {
+                log_info("%s: granted the VMM user %s %s access to %s (POSIX ACL)", backend, u->name,
+                         write ? "read-write" : "read", path);
+                r = vmm_user_access(u, path, amode);
+                if (r == 0)
+                        return 0;
+        }
+        backend_set_error(ret_error,
+                          "%s: %s %s is not %s by the VMM user %s (uid %u): %s%s%s; grant it "
+                          "(setfacl -m u:%s:%s %s, and make every directory above it searchable) "
+                          "or run metald with --vmm-user root",
+                          backend, what, path, write ? "readable and writable" : "readable", u->name,
+                          (unsigned) u->uid, strerror(-r), g < 0 ? "; adding an ACL failed: " : "",
+                          g < 0 ? strerror(-g) : "", u->name, write ? "rw" : "r", path);
+        return -EBADMSG;
+}
+
+int backend_grant_assets(const char *backend, const BackendOptions *o, const VmConfig *c, char **ret_error) {
+        assert(backend && c);
+        int r = grant_one(backend, o, "kernel", c->kernel_path, false, ret_error);
+        if (r >= 0)
+                r = grant_one(backend, o, "initrd", c->initrd_path, false, ret_error);
+        for (size_t i = 0; r >= 0 && i < c->n_disks; i++)
+                r = grant_one(backend, o, c->disks[i].readonly ? "read-only disk" : "disk", c->disks[i].path,
+                              !c->disks[i].readonly, ret_error);
+        return r;
 }

@@ -100,3 +100,28 @@ void backend_spawn_failed(const BackendApi *api, const VmmHandle *h, const char 
 int backend_call(const BackendApi *api, const VmmHandle *h, unsigned timeout_ms, const char *method,
                  const char *endpoint, const json_t *body, json_t **ret_answer, long *ret_status,
                  char **ret_error);
+
+/* The VMM user's name for messages ("root" when VMMs run as root). */
+const char *backend_vmm_user_name(const BackendOptions *o);
+
+/* Hand run_dir to the VMM user: owner uid:gid, mode 0700 (it binds its API
+ * socket and writes its files there; nobody else may enter). Not followed if
+ * it is a symlink. Negative errno with "<backend>: ..." on failure. */
+int backend_prepare_run_dir(const char *backend, const BackendOptions *o, const char *run_dir,
+                            char **ret_error);
+
+/* backend_ensure_regular_file, then owned by the VMM user, mode 0600: for the
+ * files the VMM opens itself (its log, Firecracker's metrics). */
+int backend_vmm_file(const char *backend, const BackendOptions *o, const char *path, bool truncate,
+                     char **ret_error);
+
+/*
+ * Make the guest's files usable by the VMM user: kernel and initrd readable,
+ * read-only disks readable, other disks readable and writable. A file the
+ * user can already use is left alone; otherwise metald adds a POSIX ACL entry
+ * "user:<vmm-user>:r" or ":rw" (logged; kept, as every VMM runs as that user)
+ * and checks again as that user. If it still cannot (no ACL support, a
+ * directory on the way not searchable): -EBADMSG (failed_precondition) with a
+ * message naming the file and the fix. Nothing to do when VMMs run as root.
+ */
+int backend_grant_assets(const char *backend, const BackendOptions *o, const VmConfig *c, char **ret_error);

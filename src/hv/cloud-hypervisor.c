@@ -411,14 +411,25 @@ static int ch_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *ret
         r = backend_rotate_file(ch_api.name, log_path, ret_error);
         if (r < 0)
                 return r;
+        /* The VMM runs as the VMM user: its run dir and log are its own; the
+         * guest's files are granted to it (vm.boot opens them). */
+        r = backend_prepare_run_dir(ch_api.name, o, spec->run_dir, ret_error);
+        if (r >= 0)
+                r = backend_vmm_file(ch_api.name, o, log_path, false, ret_error);
+        if (r >= 0 && spec->config)
+                r = backend_grant_assets(ch_api.name, o, spec->config, ret_error);
+        if (r < 0)
+                return r;
 
         /* Only these: VM options without --kernel make Cloud Hypervisor exit 2.
          * The socket is "path=<sock>", one argument, which vmm_is_alive()
          * recognises as naming the socket. */
+        /* --seccomp true is Cloud Hypervisor's default; said explicitly so that
+         * no configuration can turn its syscall filter off behind our back. */
         char *const argv[] = {
-                binary, "--api-socket", api_arg, "--log-file", log_path, "-v", NULL,
+                binary, "--api-socket", api_arg, "--log-file", log_path, "-v", "--seccomp", "true", NULL,
         };
-        r = vmm_spawn(argv, spec->run_dir, console_path, &h.pid, &h.start_time);
+        r = vmm_spawn_as(argv, spec->run_dir, console_path, o->vmm_user, &h.pid, &h.start_time);
         if (r < 0) {
                 backend_set_error(ret_error, "cloud-hypervisor: cannot start %s: %s", binary, strerror(-r));
                 return r;

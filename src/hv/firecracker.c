@@ -16,7 +16,9 @@
 #include <stdio.h>
 
 #include "hv/backend-util.h"
+#include "hv/firecracker-jail.h"
 #include "hv/vmm-process.h"
+#include "util/log.h"
 
 /* ---- pure builders and decoders (firecracker.h) ---- */
 
@@ -173,8 +175,51 @@ static int fc_check_available(const BackendOptions *o, char **ret_error) {
         return backend_resolve_binary(fc_api.name, o->firecracker_binary, &path, ret_error);
 }
 
+/*
+ * Spawn the jailer for spec (argv: Firecracker's arguments) and find the
+ * jailed Firecracker: the jailer's child in a new pid namespace, whose host
+ * pid it writes to the jail. Fills h->pid and h->start_time.
+ */
+static int fc_spawn_jailed(const BackendOptions *o, const VmmSpec *spec, const char *binary,
+                           char *const fc_args[], const char *console_path, VmmHandle *h, char **ret_error) {
+        _cleanup_(fc_jail_done) FcJail j = { 0 };
+        pid_t jailer_pid;
+        uint64_t jailer_start;
+
+        int r = fc_jail_paths(o, binary, spec->vm_id, &j, ret_error);
+        if (r < 0)
+                return r;
+        r = fc_jail_prepare(o, spec, &j, ret_error);
+        if (r < 0)
+                return r;
+        char **argv = fc_jailer_argv(o, binary, spec->vm_id, spec->config, fc_args);
+        if (!argv)
+                return -ENOMEM;
+        /* The jailer starts as root (it mknods, chroots, joins cgroups) and
+         * drops to --uid/--gid itself before it execs Firecracker. */
+        r = vmm_spawn(argv, spec->run_dir, console_path, &jailer_pid, &jailer_start);
+        argv = fc_argv_free(argv);
+        if (r < 0) {
+                backend_set_error(ret_error, "firecracker: cannot start the jailer %s: %s", o->jailer_binary,
+                                  strerror(-r));
+                return r;
+        }
+        r = fc_jail_wait_pid(&j, jailer_pid, jailer_start, backend_api_timeout_ms(o), &h->pid,
+                             &h->start_time, ret_error);
+        if (r < 0) {
+                static const char *const console_only[] = { "console.log", NULL };
+                VmmHandle none = { .pid = jailer_pid, .start_time = jailer_start };
+                memcpy(none.socket_path, h->socket_path, sizeof none.socket_path);
+                backend_spawn_failed(&fc_api, &none, spec->run_dir, console_only, backend_api_timeout_ms(o),
+                                     ret_error);
+                return r;
+        }
+        log_debug("firecracker: vm %s: jailed in %s, pid %d", spec->vm_id, j.root, (int) h->pid);
+        return 0;
+}
+
 static int fc_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *ret_handle, char **ret_error) {
-        _cleanup_free_ char *binary = NULL, *log_path = NULL, *console_path = NULL;
+        _cleanup_free_ char *binary = NULL, *log_path = NULL, *console_path = NULL, *metrics_path = NULL;
         VmmHandle h = { 0 };
         int r;
 
@@ -198,7 +243,8 @@ static int fc_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *ret
                 return r;
         log_path = strdup_printf("%s/vmm.log", spec->run_dir);
         console_path = strdup_printf("%s/console.log", spec->run_dir);
-        if (!log_path || !console_path)
+        metrics_path = strdup_printf("%s/metrics.json", spec->run_dir);
+        if (!log_path || !console_path || !metrics_path)
                 return -ENOMEM;
 
         /* Firecracker's bind fails if the file exists. */
@@ -211,16 +257,39 @@ static int fc_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *ret
         r = backend_rotate_file(fc_api.name, log_path, ret_error);
         if (r < 0)
                 return r;
+        /* Firecracker runs as the VMM user: its run dir, log and metrics are
+         * its own, the guest's files are granted to it (it opens them at PUT). */
+        r = backend_prepare_run_dir(fc_api.name, o, spec->run_dir, ret_error);
+        if (r >= 0)
+                r = backend_vmm_file(fc_api.name, o, log_path, false, ret_error);
+        if (r >= 0)
+                r = backend_vmm_file(fc_api.name, o, metrics_path, false, ret_error);
+        if (r >= 0 && spec->config)
+                r = backend_grant_assets(fc_api.name, o, spec->config, ret_error);
+        if (r < 0)
+                return r;
 
-        /* Each flag and its value are separate elements (Firecracker's parser). */
+        /* Each flag and its value are separate elements (Firecracker's parser).
+         * Never --no-seccomp: Firecracker's own filters stay on. */
         char *const argv[] = {
                 binary,       "--api-sock", h.socket_path, "--id", (char *) spec->vm_id,
                 "--log-path", log_path,     "--level",     "Info", NULL,
         };
-        r = vmm_spawn(argv, spec->run_dir, console_path, &h.pid, &h.start_time);
-        if (r < 0) {
-                backend_set_error(ret_error, "firecracker: cannot start %s: %s", binary, strerror(-r));
-                return r;
+        if (o->jailer_binary && spec->config) {
+                /* The jailer passes --id itself: Firecracker's arguments start
+                 * at --api-sock (argv[1..2], then --log-path...). */
+                char *const fc_args[] = { "--api-sock", h.socket_path, "--log-path", log_path,
+                                          "--level",    "Info",        NULL };
+                r = fc_spawn_jailed(o, spec, binary, fc_args, console_path, &h, ret_error);
+                if (r < 0)
+                        return r;
+        } else {
+                r = vmm_spawn_as(argv, spec->run_dir, console_path, o->vmm_user, &h.pid, &h.start_time);
+                if (r < 0) {
+                        backend_set_error(ret_error, "firecracker: cannot start %s: %s", binary,
+                                          strerror(-r));
+                        return r;
+                }
         }
 
         r = backend_wait_api(&fc_api, &h, "/", backend_api_timeout_ms(o), NULL, ret_error);
@@ -284,12 +353,9 @@ static int fc_boot(const BackendOptions *o, const VmmSpec *spec, const VmmHandle
         /* A regular file, not a FIFO: metald reads it incrementally and must not
          * lose deltas while it is down. Firecracker writes it from offset 0, so
          * it starts empty; nothing was flushed yet, the VM has not started. */
-        r = backend_ensure_regular_file(metrics_path, true);
-        if (r < 0) {
-                backend_set_error(ret_error, "firecracker: cannot create %s: %s", metrics_path,
-                                  strerror(-r));
+        r = backend_vmm_file(fc_api.name, o, metrics_path, true, ret_error);
+        if (r < 0)
                 return r;
-        }
         _cleanup_free_ char *metrics_error = NULL;
         r = fc_send(o, h, "PUT", "/metrics", metrics, &metrics_error);
         /* A retry after a crash between PUT /metrics and InstanceStart: the
@@ -361,4 +427,5 @@ const Backend backend_firecracker = {
         .resume = fc_resume,
         .request_shutdown = fc_request_shutdown,
         .query = fc_query,
+        .remove = fc_jail_remove,
 };

@@ -33,12 +33,35 @@ enum {
         BACKEND_CAP_MEMORY_HOTPLUG = 1u << 1,
 };
 
+#define VMM_USER_GROUPS_MAX 32
+
+/*
+ * The unprivileged user every VMM runs as (--vmm-user), resolved once at
+ * start: the child drops to it (setgroups, setgid, setuid) before exec, and
+ * metald grants it what it needs (its run directory, the guest's files).
+ * uid 0 means the documented opt-out "--vmm-user root": no drop at all.
+ * The net helper's TAPs are owned by uid/gid.
+ */
+typedef struct VmmUser {
+        const char *name;
+        uid_t uid;
+        gid_t gid;
+        size_t n_groups; /* supplementary groups (e.g. kvm), from the group database */
+        gid_t groups[VMM_USER_GROUPS_MAX];
+} VmmUser;
+
 /* Process-wide settings for backends, from the daemon's options. */
 typedef struct BackendOptions {
         const char *firecracker_binary;
         const char *cloud_hypervisor_binary;
         const char *qemu_binary;
         unsigned api_timeout_ms; /* per VMM API call; default 5000 */
+        /* Who VMMs run as; NULL: as root (only tests of the old paths). */
+        const VmmUser *vmm_user;
+        /* Firecracker through its jailer when set (absolute path). */
+        const char *jailer_binary;
+        const char *jailer_chroot_base; /* absolute, exists, root-owned */
+        unsigned jailer_cgroup_version; /* 1 or 2 */
 } BackendOptions;
 
 /*
@@ -100,6 +123,10 @@ typedef struct Backend {
         /* Ask the VMM what state the guest is in; -ESRCH / VMM_STATE_GONE if the
          * process is gone, an API error if the process is there but the API is not. */
         int (*query)(const BackendOptions *o, const VmmHandle *h, VmmState *ret_state, char **ret_error);
+
+        /* Optional: remove what the backend made outside run_dir for this VM
+         * (Firecracker's jail and cgroups), once its VMM is gone. Idempotent. */
+        int (*remove)(const BackendOptions *o, const char *vm_id, char **ret_error);
 } Backend;
 
 /* NULL-terminated table of all compiled-in backends. */

@@ -264,6 +264,10 @@ char **qemu_argv(const QemuLaunch *l) {
         argv_add(&a, "-no-user-config");
         argv_add(&a, "-nographic");
         argv_add(&a, "-no-reboot");
+        /* QEMU's seccomp filter: no obsolete syscalls, no setuid/setgid back
+         * to anything, no fork/exec, no scheduler or affinity changes. */
+        argv_add(&a, "-sandbox");
+        argv_add(&a, QEMU_SANDBOX);
         argv_add(&a, "-S");
         argv_add(&a, "-m");
         argv_addf(&a, "%" PRIu64, c->memory_bytes >> 20);
@@ -684,7 +688,10 @@ static bool flags_have_virtualization(const char *line) {
  * internal error ... emulation failure", or the guest hangs silently).
  * Checked at each spawn (cheap): no state is kept.
  */
-static bool kvm_usable(void) {
+static bool kvm_usable(const VmmUser *user) {
+        /* QEMU opens /dev/kvm as the VMM user (in group kvm, where there is one). */
+        if (vmm_user_access(user, "/dev/kvm", R_OK | W_OK) < 0)
+                return false;
         _cleanup_close_ int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 || ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
                 return false;
@@ -928,6 +935,16 @@ static int qemu_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *r
                 return r;
         }
         uint64_t console_offset = file_size(console_path);
+        /* QEMU runs as the VMM user and opens kernel, initrd, disks and the
+         * console file (-chardev file) itself; it writes api.sock and qemu.pid
+         * into its run dir. */
+        r = backend_prepare_run_dir("qemu", o, spec->run_dir, ret_error);
+        if (r >= 0)
+                r = backend_vmm_file("qemu", o, console_path, false, ret_error);
+        if (r >= 0)
+                r = backend_grant_assets("qemu", o, spec->config, ret_error);
+        if (r < 0)
+                return r;
 
         QemuLaunch launch = {
                 .binary = binary,
@@ -936,14 +953,14 @@ static int qemu_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *r
                 .console_path = console_path,
                 .pid_path = pid_path,
                 .config = spec->config,
-                .kvm = kvm_usable(),
+                .kvm = kvm_usable(o->vmm_user),
         };
         if (!launch.kvm)
                 launch.tsc_khz = host_tsc_khz();
         char **argv = qemu_argv(&launch);
         if (!argv)
                 return -ENOMEM;
-        r = vmm_spawn(argv, spec->run_dir, console_path, &h.pid, &h.start_time);
+        r = vmm_spawn_as(argv, spec->run_dir, console_path, o->vmm_user, &h.pid, &h.start_time);
         argv = qemu_argv_free(argv);
         if (r < 0) {
                 backend_set_error(ret_error, "qemu: cannot start %s: %s", binary, strerror(-r));

@@ -27,6 +27,8 @@
  * that works"): ACPI on for the power button (GED) and for finding the
  * virtio-mmio devices; the PIT as a timer source; the CMOS RTC for the wall
  * clock; the 16550 at 0x3f8 as ttyS0; no option ROMs (PVH boot needs none). */
+/* QEMU's seccomp sandbox (Debian 12's 7.2 has all of these): VMMs run with it on. */
+#define QEMU_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 #define QEMU_MACHINE "microvm,acpi=on,pic=off,pit=on,rtc=on,isa-serial=on,x-option-roms=off"
 
 /* Under TCG the guest's TSC ticks at the host's rate, and on a busy host a
@@ -68,7 +70,7 @@ char *qemu_opt_escape(const char *s);
 /*
  * The NULL-terminated argv (free with qemu_argv_free):
  *   <binary> -name <vm_id> -machine QEMU_MACHINE -accel tcg|kvm [-cpu host]
- *   -nodefaults -no-user-config -nographic -no-reboot -S
+ *   -nodefaults -no-user-config -nographic -no-reboot -sandbox QEMU_SANDBOX -S
  *   -m <MiB> -smp <vcpus>
  *   -kernel <path> [-initrd <path>] -append <qemu_kernel_cmdline> (tsc_khz under TCG)
  *   per disk, the root disk first:

@@ -315,12 +315,36 @@ fallback:;
 }
 
 /*
+ * Become user (when not NULL and not root) for good: supplementary groups,
+ * then gid, then uid, real, effective and saved alike. Raw syscalls: they
+ * act on the calling thread only, which after fork is the only thread (glibc's
+ * wrappers would try to broadcast to threads that are not there). 0 or -1
+ * with errno. Async-signal-safe.
+ */
+static int drop_to_user(const VmmUser *user) {
+        if (!user || user->uid == 0)
+                return 0;
+        if (syscall(SYS_setgroups, user->n_groups, user->groups) < 0 ||
+            syscall(SYS_setresgid, user->gid, user->gid, user->gid) < 0 ||
+            syscall(SYS_setresuid, user->uid, user->uid, user->uid) < 0)
+                return -1;
+        /* Paranoia: regaining root must now be impossible. */
+        if (syscall(SYS_setresuid, 0, 0, 0) == 0) {
+                errno = EPERM;
+                return -1;
+        }
+        return 0;
+}
+
+/*
  * The forked child, up to exec. Only async-signal-safe calls: the daemon is
  * multi-threaded and another thread may have held a lock (malloc's) at fork.
- * On failure writes errno to errfd (close-on-exec, so EOF in the parent means
- * exec succeeded) and exits 127.
+ * Everything it needs from root (its stdio, its cwd) is taken before it drops
+ * to user. On failure writes errno to errfd (close-on-exec, so EOF in the
+ * parent means exec succeeded) and exits 127.
  */
-_Noreturn static void spawn_child(char *const argv[], const char *dir, int nullfd, int outfd, int errfd) {
+_Noreturn static void spawn_child(char *const argv[], const char *dir, const VmmUser *user, int nullfd,
+                                  int outfd, int errfd) {
         struct sigaction sa = { .sa_handler = SIG_DFL };
         sigset_t none;
 
@@ -339,6 +363,8 @@ _Noreturn static void spawn_child(char *const argv[], const char *dir, int nullf
             dup2(outfd, STDERR_FILENO) < 0)
                 goto fail;
         close_all_fds_but(errfd);
+        if (drop_to_user(user) < 0)
+                goto fail;
         execv(argv[0], argv);
 fail:;
         int e = errno;
@@ -346,8 +372,48 @@ fail:;
         _exit(127);
 }
 
+int vmm_user_access(const VmmUser *user, const char *path, int amode) {
+        int pipefd[2];
+
+        assert(path);
+        if (!user || user->uid == 0)
+                return access(path, amode) < 0 ? -errno : 0;
+
+        /* The answer comes through a pipe, not the exit status: the daemon's
+         * SIGCHLD handler may reap the child before we do. */
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        _cleanup_close_ int rfd = pipefd[0], wfd = pipefd[1];
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int e = 0;
+                if (drop_to_user(user) < 0 || access(path, amode) < 0)
+                        e = errno;
+                (void) !write(wfd, &e, sizeof e);
+                _exit(0);
+        }
+        wfd = safe_close(wfd);
+        int e = 0;
+        ssize_t n;
+        do
+                n = read(rfd, &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+                ;
+        if (n != (ssize_t) sizeof e)
+                return -EIO;
+        return -e;
+}
+
 int vmm_spawn(char *const argv[], const char *dir, const char *stdout_path, pid_t *ret_pid,
               uint64_t *ret_start_time) {
+        return vmm_spawn_as(argv, dir, stdout_path, NULL, ret_pid, ret_start_time);
+}
+
+int vmm_spawn_as(char *const argv[], const char *dir, const char *stdout_path, const VmmUser *user,
+                 pid_t *ret_pid, uint64_t *ret_start_time) {
         _cleanup_close_ int nullfd = -EBADF, outfd = -EBADF, err_r = -EBADF, err_w = -EBADF;
         int pipefd[2];
         uint64_t start_time = 0;
@@ -365,7 +431,9 @@ int vmm_spawn(char *const argv[], const char *dir, const char *stdout_path, pid_
         nullfd = fd_move_above_stdio(fd);
         if (nullfd < 0)
                 return nullfd;
-        fd = open(stdout_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+        /* O_NOFOLLOW: the run dir belongs to the VMM user, who must not be able
+         * to point our root-opened console file elsewhere. */
+        fd = open(stdout_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
         outfd = fd_move_above_stdio(fd);
@@ -384,7 +452,7 @@ int vmm_spawn(char *const argv[], const char *dir, const char *stdout_path, pid_
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                spawn_child(argv, dir, nullfd, outfd, err_w);
+                spawn_child(argv, dir, user, nullfd, outfd, err_w);
 
         err_w = safe_close(err_w);
         /* Start time now, while the child cannot have been reaped by anyone

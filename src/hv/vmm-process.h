@@ -24,6 +24,23 @@
 int vmm_spawn(char *const argv[], const char *dir, const char *stdout_path, pid_t *ret_pid,
               uint64_t *ret_start_time);
 
+/*
+ * vmm_spawn, but the child drops to user (user->uid 0 or user NULL: stays
+ * root) right before exec: setgroups(user's supplementary groups), setresgid,
+ * setresuid, and checks that root cannot be regained. Its stdio and cwd are
+ * opened/entered while still root, so console.log may stay root's. A failed
+ * drop is reported like a failed exec (-EPERM). stdout_path is opened with
+ * O_NOFOLLOW (the run dir belongs to the VMM user).
+ */
+int vmm_spawn_as(char *const argv[], const char *dir, const char *stdout_path, const VmmUser *user,
+                 pid_t *ret_pid, uint64_t *ret_start_time);
+
+/* Could user open path with amode (access(2) R_OK/W_OK/X_OK) — checked by a
+ * forked child that has dropped to user, so ACLs and every directory on the
+ * way count. 0 or the negative errno the user would get. user NULL or root:
+ * access(2) as ourselves. */
+int vmm_user_access(const VmmUser *user, const char *path, int amode);
+
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot). -ESRCH
  * if the process does not exist or is a zombie. */
 int vmm_pid_start_time(pid_t pid, uint64_t *ret);

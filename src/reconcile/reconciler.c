@@ -500,6 +500,12 @@ static int run_action(Pass *p, LifecycleAction a) {
                         kill_unrecorded_vmms(row);
                 if (k >= 0 && !isempty(row->run_dir))
                         k = rm_rf(row->run_dir);
+                /* What the backend keeps elsewhere (Firecracker's jail). */
+                if (k >= 0 && p->backend->remove) {
+                        k = p->backend->remove(p->r->bo, row->id, &err);
+                        if (k < 0 && err)
+                                break;
+                }
                 if (k < 0)
                         err = strdup_printf("cannot remove the VM: %s", strerror(-k));
                 done.set_vmm = true;

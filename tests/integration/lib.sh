@@ -18,6 +18,9 @@ ip link set lo up
 PASS=0
 FAIL=0
 T=$(mktemp -d /tmp/metald-it-XXXXXX)
+# VMMs run as the VMM user (metald --vmm-user): it must pass through $T to
+# its run dir and the assets, as through /var/lib and /opt on a real host.
+chmod 0711 "$T"
 DATA=$T/data
 ASSETS=$T/assets
 PORT=8080

@@ -59,8 +59,8 @@ check "backendInfo names the backend" "$(jf .backendInfo.backend "$info")" cloud
 pid=$(jf .backendInfo.vmmPid "$info")
 check_match "GetVmInfo shows the VMM's pid" "$pid" '^[1-9][0-9]*$'
 run="$DATA/vms/$id2"
-check "the VMM is chsim, with only the API socket and the logger" "$(argv_of "$pid")" \
-        "$CHSIM --api-socket path=$run/api.sock --log-file $run/vmm.log -v"
+check "the VMM is chsim, with only the API socket, the logger and its seccomp filter on" "$(argv_of "$pid")" \
+        "$CHSIM --api-socket path=$run/api.sock --log-file $run/vmm.log -v --seccomp true"
 check "the VMM runs in its own session" "$(ps -o sid= -p "$pid" | tr -d ' ')" "$pid"
 sock=$(jf .backendInfo.apiSocketPath "$info")
 check "the API socket is in the run directory" "$sock" "$run/api.sock"
