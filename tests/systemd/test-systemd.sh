@@ -157,6 +157,7 @@ trap 'exit 130' INT TERM
 # What goes into the container (bound read-only at /opt/metald-test).
 mkdir -p "$T/stage/units"
 cp "$METALD" "$T/stage/metald" && cp "$FCSIM" "$T/stage/fcsim" && cp "$SRC"/units/metald.* "$T/stage/units/" || exit 1
+cp "$SRC/units/metald-sysusers.conf" "$T/stage/sysusers.conf" || exit 1
 [ -n "${SCOPE_PROBE:-}" ] && { cp "$SCOPE_PROBE" "$T/stage/scope-probe" || exit 1; }
 HAVE_SOCKET=0
 [ -f "$SRC/units/metald.socket" ] && HAVE_SOCKET=1
@@ -269,11 +270,13 @@ cx sh -ec '
         install -D -m 0755 /opt/metald-test/fcsim /usr/local/bin/firecracker
         install -m 0644 /opt/metald-test/units/* /etc/systemd/system/
         install -D -m 0644 /opt/metald-test/test.conf /etc/systemd/system/metald.service.d/test.conf
+        install -D -m 0644 /opt/metald-test/sysusers.conf /usr/lib/sysusers.d/metald.conf
+        systemd-sysusers metald.conf
         mkdir -p /opt/vm-assets
         printf "not really a kernel\n" >/opt/vm-assets/vmlinux
         truncate -s 64M /opt/vm-assets/rootfs.ext4
         systemctl daemon-reload'
-check "metald and fcsim are installed in the container" "$?" 0
+check "metald and fcsim are installed in the container, and the VMM user created" "$?" 0
 check "every library they need resolves in the container" \
         "$(cx ldd /usr/local/sbin/metald /usr/local/bin/firecracker | grep -c 'not found')" 0
 
