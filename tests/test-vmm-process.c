@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "hv/vmm-process.h"
+#include "sys/vmm-user.h"
 
 static int failures;
 
@@ -386,6 +387,73 @@ static void test_spawn_without_stdio(void) {
                 fprintf(stderr, "  helper exit status %d\n", WEXITSTATUS(status));
 }
 
+/*
+ * vmm_spawn_as: the child runs as the VMM user (every uid and gid, its
+ * supplementary groups and no other), with stdio that root opened (a 0600
+ * root file it could not open itself), and can never become root again.
+ * vmm_user_access answers as that user: ACLs and directories count.
+ */
+static void test_spawn_as_user(void) {
+        _cleanup_free_ char *err = NULL;
+        VmmUser u;
+        char out[PATH_MAX], secret[PATH_MAX], buf[256], want[256], dir[PATH_MAX];
+        pid_t pid;
+        uint64_t st;
+
+        REQUIRE(vmm_user_resolve(VMM_USER_DEFAULT, &u, &err) == 0); /* tools/install-deps creates it */
+        REQUIRE(u.uid != 0);
+        REQUIRE(chmod(tmpdir, 0711) == 0);
+        snprintf(out, sizeof out, "%s/as-user.log", tmpdir);
+        snprintf(secret, sizeof secret, "%s/secret", tmpdir);
+        REQUIRE(write_file(secret, "root only\n", 0600) == 0);
+
+        char *const argv[] = { "/bin/sh", "-c", "cat \"$0\" 2>&1; exec sleep 30", secret, NULL };
+        REQUIRE(vmm_spawn_as(argv, tmpdir, out, &u, &pid, &st) == 0);
+        snprintf(want, sizeof want, "%u\t%u\t%u\t%u", (unsigned) u.uid, (unsigned) u.uid, (unsigned) u.uid,
+                 (unsigned) u.uid);
+        CHECK(streq(proc_status_field(pid, "Uid", buf, sizeof buf), want));
+        snprintf(want, sizeof want, "%u\t%u\t%u\t%u", (unsigned) u.gid, (unsigned) u.gid, (unsigned) u.gid,
+                 (unsigned) u.gid);
+        CHECK(streq(proc_status_field(pid, "Gid", buf, sizeof buf), want));
+        /* Exactly the user's groups (getgrouplist lists the primary one too). */
+        proc_status_field(pid, "Groups", buf, sizeof buf);
+        size_t n = 0;
+        for (char *t = strtok(buf, " "); t; t = strtok(NULL, " "), n++) {
+                bool found = false;
+                for (size_t i = 0; i < u.n_groups; i++)
+                        found |= (unsigned) atoi(t) == (unsigned) u.groups[i];
+                CHECK(found && atoi(t) != 0);
+        }
+        CHECK(n == u.n_groups);
+        CHECK(streq(proc_link(pid, "fd/1", buf, sizeof buf), out)); /* root's file, opened for it */
+        for (int i = 0; i < 100 && !strstr(buf, "Permission denied"); i++) {
+                _cleanup_free_ char *text = NULL;
+                usleep(20000);
+                if (read_full_file(out, 4096, &text, NULL) >= 0)
+                        snprintf(buf, sizeof buf, "%s", text);
+        }
+        CHECK(strstr(buf, "Permission denied")); /* the VMM user cannot read root's 0600 file */
+        CHECK(vmm_kill(pid, st, NULL, 2000) == 0);
+        (void) waitpid(pid, NULL, 0);
+
+        /* vmm_user_access: as the user, not as us. */
+        CHECK(vmm_user_access(&u, secret, R_OK) == -EACCES);
+        CHECK(vmm_user_access(NULL, secret, R_OK) == 0);
+        CHECK(vmm_user_access(&u, "/bin/sh", X_OK) == 0);
+        snprintf(dir, sizeof dir, "%s/closed", tmpdir);
+        REQUIRE(mkdir(dir, 0700) == 0);
+        snprintf(out, sizeof out, "%s/closed/open-file", tmpdir);
+        REQUIRE(write_file(out, "x", 0644) == 0);
+        CHECK(vmm_user_access(&u, out, R_OK) == -EACCES); /* a directory on the way */
+        CHECK(vmm_user_access(&u, "/nonexistent/file", R_OK) == -ENOENT);
+        CHECK(no_children_left());
+
+        /* A user that does not exist: refused, with how to create it. */
+        err = mfree(err);
+        CHECK(vmm_user_resolve("no-such-vmm-user", &u, &err) < 0);
+        CHECK(err && strstr(err, "does not exist") && strstr(err, "useradd --system"));
+}
+
 static void test_no_such_process(const char *argv0) {
         uint64_t t = 0;
         pid_t found = 0;
@@ -418,6 +486,7 @@ int main(int argc, char **argv) {
         test_option_items();
         test_exec_failures();
         test_spawn_without_stdio();
+        test_spawn_as_user();
 
         CHECK(no_children_left());
         (void) rm_rf(tmpdir);

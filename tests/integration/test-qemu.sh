@@ -112,7 +112,7 @@ echo "# boot time ($accel): BootVm answered in $((t1 - t0)) ms; banner on GetVmC
 echo "# QEMU: $argv"
 run=$DATA/vms/$id
 check_match "QEMU runs the microvm machine, named after the VM, started paused" "$argv" \
-        "^$QEMU -name $id -machine microvm,[^ ]*acpi=on[^ ]* -accel (tcg|kvm) .*-no-reboot -S -m 128 -smp 1 "
+        "^$QEMU -name $id -machine microvm,[^ ]*acpi=on[^ ]* -accel (tcg|kvm) .*-no-reboot -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny -S -m 128 -smp 1 "
 check_match "with the kernel, root= and the VM's id on its command line" "$argv" \
         " -kernel /opt/vm-assets/vmlinux -append root=/dev/vda rw console=ttyS0 reboot=k panic=1 pci=off metald.vm_id=$id( tsc_early_khz=[0-9]+)? -drive "
 check_match "the rootfs as a virtio-blk device" "$argv" \
@@ -122,6 +122,18 @@ check_match "QMP on the run directory's api.sock, the serial console appended to
 check "the API socket is QMP's" "$(jf .backendInfo.apiSocketPath "$(info_of "$id")")" "$run/api.sock"
 check "-pidfile names QEMU" "$(cat "$run/qemu.pid" 2>/dev/null)" "$pid"
 check "QEMU runs in its own session" "$(ps -o sid= -p "$pid" | tr -d ' ')" "$pid"
+# Never root: the VMM user, with QEMU's seccomp sandbox on (above), and that
+# user cannot open the database.
+vmm_uid=$(id -u metald-vmm)
+check "QEMU runs as the VMM user metald-vmm (uid $vmm_uid), not root" \
+        "$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$pid/status)" "$vmm_uid $vmm_uid $vmm_uid $vmm_uid"
+check "its seccomp filter is on" "$(awk '/^Seccomp:/ {print $2}' /proc/$pid/status)" 2
+check_match "as metald-vmm, metald.db cannot be opened" \
+        "$(setpriv --reuid=metald-vmm --regid=metald-vmm --clear-groups -- cat "$DATA/metald.db" 2>&1 >/dev/null)" \
+        "Permission denied"
+check "its run dir is metald-vmm's, 0700; QMP's socket and the console file in it too" \
+        "$(stat -c '%a %U' "$run") $(stat -c '%F %U' "$run/api.sock") $(stat -c '%U' "$run/console.log")" \
+        "700 metald-vmm socket metald-vmm metald-vmm"
 check "QMP says running" "$(qmp "$run/api.sock" query-status | jq -r .status)" running
 check "BootVm again is a no-op" "$(rpc BootVm "{\"vm_id\":\"$id\"}")" '200 {"success":true,"state":"VM_STATE_RUNNING"}'
 check "with the same QEMU" "$(pid_of "$id")" "$pid"
