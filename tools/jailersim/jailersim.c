@@ -66,6 +66,15 @@ static const char *io_err(int e) {
 
 #define FAIL(...) jailer_panic("Jailer error: " __VA_ARGS__)
 
+/* snprintf into an array; a result that does not fit fails as a too long
+ * path would (checked, so that nothing is silently cut). */
+#define PATHF(buf, ...)                                                                                     \
+        do {                                                                                                \
+                int n_ = snprintf(buf, sizeof(buf), __VA_ARGS__);                                           \
+                if (n_ < 0 || (size_t) n_ >= sizeof(buf))                                                   \
+                        FAIL("Failed to create directory %s: %s", buf, io_err(ENAMETOOLONG));               \
+        } while (0)
+
 /* ---- the command line (utils::arg_parser) ---- */
 
 typedef struct ArgDef {
@@ -207,7 +216,7 @@ static uint64_t now_us(clockid_t clock) {
 /* create_dir_all: 0 or errno. */
 static int mkdir_all(const char *path) {
         char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s", path);
+        PATHF(p, "%s", path);
         for (char *s = p + 1; *s; s++)
                 if (*s == '/') {
                         *s = 0;
@@ -290,7 +299,7 @@ static bool path_is_plain(const char *p) {
         if (p[0] == '/')
                 return false;
         char buf[PATH_MAX];
-        snprintf(buf, sizeof buf, "%s", p);
+        PATHF(buf, "%s", p);
         for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
                 if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
                         return false;
@@ -301,12 +310,12 @@ static void cgroup_new(Cgroup *cg, unsigned version, const char *file, const cha
                        const char *parent) {
         memset(cg, 0, sizeof *cg);
         cg->version = version;
-        snprintf(cg->file, sizeof cg->file, "%s", file);
-        snprintf(cg->value, sizeof cg->value, "%s", value);
+        PATHF(cg->file, "%s", file);
+        PATHF(cg->value, "%s", value);
         const char *dot = strchr(file, '.');
         if (!dot || dot == file)
                 FAIL("Cgroup invalid file: %s", file);
-        snprintf(cg->controller, sizeof cg->controller, "%.*s", (int) (dot - file), file);
+        PATHF(cg->controller, "%.*s", (int) (dot - file), file);
         if (version == 1) {
                 if (!find_mount(1, cg->controller, cg->hierarchy, sizeof cg->hierarchy))
                         FAIL("%s configurations not found in /proc/mounts", cg->controller);
@@ -314,7 +323,7 @@ static void cgroup_new(Cgroup *cg, unsigned version, const char *file, const cha
                 if (!find_mount(2, NULL, cg->hierarchy, sizeof cg->hierarchy))
                         FAIL("Hierarchy not found: cgroup2");
                 char path[PATH_MAX + 32];
-                snprintf(path, sizeof path, "%s/cgroup.controllers", cg->hierarchy);
+                PATHF(path, "%s/cgroup.controllers", cg->hierarchy);
                 char *ctl = read_text(path);
                 if (!ctl)
                         FAIL("Failed to read file %s into a string: %s", path, io_err(errno));
@@ -327,15 +336,15 @@ static void cgroup_new(Cgroup *cg, unsigned version, const char *file, const cha
                 if (!ok)
                         FAIL("Controller %s is unavailable", cg->controller);
         }
-        snprintf(cg->location, sizeof cg->location, "%s/%s/%s", cg->hierarchy, parent, id);
+        PATHF(cg->location, "%s/%s/%s", cg->hierarchy, parent, id);
 }
 
 /* v1 cpuset files must be inherited from the parent before they take a value. */
 static void inherit_from_parent(const char *location, const char *file) {
         char parent[PATH_MAX], grandparent[PATH_MAX], path[PATH_MAX + 300];
-        snprintf(parent, sizeof parent, "%s", location);
+        PATHF(parent, "%s", location);
         *strrchr(parent, '/') = 0;
-        snprintf(grandparent, sizeof grandparent, "%s", parent);
+        PATHF(grandparent, "%s", parent);
         *strrchr(grandparent, '/') = 0;
         path_join(path, sizeof path, parent, file);
         char *line = read_text(path);
@@ -382,13 +391,13 @@ static void cgroup_write_value(const Cgroup *cg) {
                 /* Enable the controller in the subtree_control of every
                  * ancestor, from the mount down to the parent of <id>. */
                 char dir[PATH_MAX], plus[80];
-                snprintf(dir, sizeof dir, "%s", cg->location);
-                snprintf(plus, sizeof plus, "+%s", cg->controller);
+                PATHF(dir, "%s", cg->location);
+                PATHF(plus, "+%s", cg->controller);
                 char *last = strrchr(dir, '/');
                 for (char *s = dir + strlen(cg->hierarchy); s && s <= last; s = strchr(s + 1, '/')) {
                         char saved = *s;
                         *s = 0;
-                        snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+                        PATHF(path, "%s/cgroup.subtree_control", dir);
                         e = write_line(path, plus);
                         *s = saved;
                         if (e)
@@ -403,8 +412,8 @@ static void cgroup_write_value(const Cgroup *cg) {
 
 static void cgroup_attach(const Cgroup *cg) {
         char path[PATH_MAX + 32], pid[32];
-        snprintf(path, sizeof path, "%s/%s", cg->location, cg->version == 1 ? "tasks" : "cgroup.procs");
-        snprintf(pid, sizeof pid, "%d", (int) getpid());
+        PATHF(path, "%s/%s", cg->location, cg->version == 1 ? "tasks" : "cgroup.procs");
+        PATHF(pid, "%d", (int) getpid());
         int e = write_line(path, pid);
         if (e)
                 unwrap_failed("Write", path, e);
@@ -570,8 +579,7 @@ int main(int argc, char **argv) {
         if (stat(base_path, &st) < 0 || !S_ISDIR(st.st_mode))
                 FAIL("%s is not a directory", base_path);
         char root[PATH_MAX];
-        if (snprintf(root, sizeof root, "%s/%s/%s/root", base_path, exec_name, id) >= (int) sizeof root)
-                FAIL("Failed to create directory %s: %s", base_path, io_err(ENAMETOOLONG));
+        PATHF(root, "%s/%s/%s/root", base_path, exec_name, id);
         uint32_t uid, gid;
         if (!parse_u32(arg_get(&a, A_UID), &uid))
                 FAIL("Invalid uid: %s", arg_get(&a, A_UID));
@@ -595,11 +603,11 @@ int main(int argc, char **argv) {
                 char mnt[PATH_MAX], procs[PATH_MAX * 2];
                 if (!find_mount(2, NULL, mnt, sizeof mnt))
                         FAIL("Hierarchy not found: cgroup2");
-                snprintf(procs, sizeof procs, "%s/%s", mnt, parent);
+                PATHF(procs, "%s/%s", mnt, parent);
                 if (access(procs, F_OK) == 0) {
                         char pid[32];
-                        snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", mnt, parent);
-                        snprintf(pid, sizeof pid, "%d", (int) getpid());
+                        PATHF(procs, "%s/%s/cgroup.procs", mnt, parent);
+                        PATHF(pid, "%d", (int) getpid());
                         int e = write_line(procs, pid);
                         if (e)
                                 FAIL("Failed to write to cgroups file: %s", io_err(e));
@@ -613,7 +621,7 @@ int main(int argc, char **argv) {
                 if (!eq || strchr(eq + 1, '=') || !eq[1])
                         FAIL("Invalid format for cgroups: %s", cg);
                 char file[256];
-                snprintf(file, sizeof file, "%.*s", (int) (eq - cg), cg);
+                PATHF(file, "%.*s", (int) (eq - cg), cg);
                 if (!path_is_plain(file))
                         FAIL("Cgroup invalid file: %s", cg);
                 cgroup_new(&cgroups[n_cgroups++], ver, file, eq + 1, id, parent);
@@ -650,7 +658,7 @@ int main(int argc, char **argv) {
         if (e)
                 FAIL("Failed to create directory %s: %s", root, io_err(e));
         char jailed_exec[PATH_MAX + 64];
-        snprintf(jailed_exec, sizeof jailed_exec, "%s/%s", root, exec_name);
+        PATHF(jailed_exec, "%s/%s", root, exec_name);
         copy_exec(exec_path, jailed_exec);
 
         if (netns) {
@@ -716,11 +724,11 @@ int main(int argc, char **argv) {
 
         /* The exec file's arguments: the jailer's four, then the caller's. */
         char chroot_exec[PATH_MAX], pid_file[PATH_MAX + 8];
-        snprintf(chroot_exec, sizeof chroot_exec, "/%s", exec_name);
-        snprintf(pid_file, sizeof pid_file, "%s.pid", chroot_exec);
+        PATHF(chroot_exec, "/%s", exec_name);
+        PATHF(pid_file, "%s.pid", chroot_exec);
         char s_start[32], s_cpu[32];
-        snprintf(s_start, sizeof s_start, "%" PRIu64, start_us);
-        snprintf(s_cpu, sizeof s_cpu, "%" PRIu64, jailer_cpu_us);
+        PATHF(s_start, "%" PRIu64, start_us);
+        PATHF(s_cpu, "%" PRIu64, jailer_cpu_us);
         char *args[EXTRA_MAX + 16];
         int n = 0;
         args[n++] = chroot_exec;
