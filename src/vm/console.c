@@ -20,7 +20,9 @@ static int console_set_base(const char *run_dir, uint64_t base) {
         _cleanup_free_ char *tmp = strdup_printf("%s/console.base.tmp", run_dir);
         if (!path || !tmp)
                 return -ENOMEM;
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        /* O_NOFOLLOW: the run dir belongs to the VMM user, who must not point
+         * this root-written file elsewhere. */
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
         char buf[32];
