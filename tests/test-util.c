@@ -70,6 +70,35 @@ static void test_options(void) {
         CHECK_STREQ(o.default_backend, "firecracker");
         CHECK_INTEQ(o.n_asset_roots, 1);
         CHECK_STREQ(o.asset_roots[0], "/opt/vm-assets");
+        CHECK_STREQ(o.vmm_user, "metald-vmm"); /* VMMs never run as root by default */
+        CHECK(o.jailer_binary == NULL && o.jailer_chroot_base == NULL && o.jailer_cgroup_version == 0);
+        options_done(&o);
+
+        /* The VMM user and the jailer: from the environment, the command line wins. */
+        setenv("METALD_VMM_USER", "vmm-env", 1);
+        CHECK(parse((char *[]){ "metald", "--jailer-binary", "/usr/bin/jailer", "--jailer-chroot-base",
+                                "/srv/j", "--jailer-cgroup-version", "2", NULL },
+                    &o, &err) == 0);
+        CHECK_STREQ(o.vmm_user, "vmm-env");
+        CHECK_STREQ(o.jailer_binary, "/usr/bin/jailer");
+        CHECK_STREQ(o.jailer_chroot_base, "/srv/j");
+        CHECK_INTEQ(o.jailer_cgroup_version, 2);
+        options_done(&o);
+        CHECK(parse((char *[]){ "metald", "--vmm-user", "root", NULL }, &o, &err) == 0);
+        CHECK_STREQ(o.vmm_user, "root");
+        options_done(&o);
+        unsetenv("METALD_VMM_USER");
+        CHECK(parse((char *[]){ "metald", "--vmm-user", "", NULL }, &o, &err) == -EINVAL);
+        CHECK(err && strstr(err, "--vmm-user"));
+        err = mfree(err);
+        options_done(&o);
+        CHECK(parse((char *[]){ "metald", "--jailer-cgroup-version", "3", NULL }, &o, &err) == -EINVAL);
+        CHECK(err && strstr(err, "--jailer-cgroup-version"));
+        err = mfree(err);
+        options_done(&o);
+        CHECK(parse((char *[]){ "metald", "--jailer-chroot-base", "rel", NULL }, &o, &err) == -EINVAL);
+        CHECK(err && strstr(err, "absolute"));
+        err = mfree(err);
         options_done(&o);
 
         setenv("METALD_LISTEN", "127.0.0.1:9999", 1);

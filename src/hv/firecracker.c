@@ -275,9 +275,14 @@ static int fc_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *ret
                 binary,       "--api-sock", h.socket_path, "--id", (char *) spec->vm_id,
                 "--log-path", log_path,     "--level",     "Info", NULL,
         };
-        if (o->jailer_binary && spec->config) {
-                /* The jailer passes --id itself: Firecracker's arguments start
-                 * at --api-sock (argv[1..2], then --log-path...). */
+        if (o->jailer_binary) {
+                if (!spec->config) {
+                        backend_set_error(ret_error,
+                                          "firecracker: a jailed VMM needs the VM's configuration "
+                                          "(its files are linked into the jail)");
+                        return -EINVAL;
+                }
+                /* The jailer passes --id (and its start times) itself. */
                 char *const fc_args[] = { "--api-sock", h.socket_path, "--log-path", log_path,
                                           "--level",    "Info",        NULL };
                 r = fc_spawn_jailed(o, spec, binary, fc_args, console_path, &h, ret_error);
