@@ -82,6 +82,8 @@ ok_args() { echo --id "$1" --exec-file "$FC" --uid "$VMM_UID" --gid "$VMM_GID" -
 run --version
 check "--version: exit 0" 0 "$RC"
 check "--version text" "Jailer v1.17.0-dev" "$OUT"
+run --bogus x --version
+check "--version wins over anything else before --" "0 Jailer v1.17.0-dev" "$RC $OUT"
 run --help
 check_contains "--help says where the exec file's arguments go" \
         "Any arguments after the -- separator will be supplied to the jailed binary." "$OUT"

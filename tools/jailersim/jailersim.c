@@ -162,9 +162,15 @@ static void parse_args(int argc, char **argv, Args *a) {
                 }
         a->extra = argv + (end < argc ? end + 1 : argc);
         a->n_extra = end < argc ? argc - end - 1 : 0;
+        /* --help, then --version, anywhere before "--": nothing else is parsed. */
         for (int i = 1; i < end; i++)
                 if (strcmp(argv[i], "--help") == 0) {
                         a->help = true;
+                        return;
+                }
+        for (int i = 1; i < end; i++)
+                if (strcmp(argv[i], "--version") == 0) {
+                        a->present[A_VERSION] = true;
                         return;
                 }
         for (int i = 1; i < end; i++) {
@@ -185,8 +191,6 @@ static void parse_args(int argc, char **argv, Args *a) {
                 if (defs[id].multiple && a->n_multi[id] < CGROUPS_MAX)
                         a->multi[id][a->n_multi[id]++] = argv[i];
         }
-        if (a->present[A_VERSION])
-                return;
         /* Requirements are checked in the parser's (sorted) map order. */
         static const int required_sorted[] = { A_EXEC_FILE, A_GID, A_ID, A_UID };
         for (size_t i = 0; i < sizeof required_sorted / sizeof *required_sorted; i++)
