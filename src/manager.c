@@ -31,8 +31,12 @@ static int manager_setup_jailer(Manager *m, const char *data_dir, char **ret_err
         const Options *o = m->options;
         struct stat st_data, st_base;
 
-        if (!o->jailer_binary)
+        if (!o->jailer_binary) {
+                if (o->jailer_chroot_base || o->jailer_cgroup_version)
+                        log_warning("--jailer-chroot-base and --jailer-cgroup-version have no effect "
+                                    "without --jailer-binary");
                 return 0;
+        }
         int r = backend_resolve_binary("jailer", o->jailer_binary, &m->jailer_binary, ret_error);
         if (r < 0)
                 return r;

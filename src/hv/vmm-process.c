@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -324,6 +325,9 @@ fallback:;
 static int drop_to_user(const VmmUser *user) {
         if (!user || user->uid == 0)
                 return 0;
+        /* No exec after this may gain privileges (setuid files, file caps). */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+                return -1;
         if (syscall(SYS_setgroups, user->n_groups, user->groups) < 0 ||
             syscall(SYS_setresgid, user->gid, user->gid, user->gid) < 0 ||
             syscall(SYS_setresuid, user->uid, user->uid, user->uid) < 0)

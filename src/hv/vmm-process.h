@@ -26,8 +26,8 @@ int vmm_spawn(char *const argv[], const char *dir, const char *stdout_path, pid_
 
 /*
  * vmm_spawn, but the child drops to user (user->uid 0 or user NULL: stays
- * root) right before exec: setgroups(user's supplementary groups), setresgid,
- * setresuid, and checks that root cannot be regained. Its stdio and cwd are
+ * root) right before exec: no_new_privs, setgroups(user's supplementary
+ * groups), setresgid, setresuid, and checks that root cannot be regained. Its stdio and cwd are
  * opened/entered while still root, so console.log may stay root's. A failed
  * drop is reported like a failed exec (-EPERM). stdout_path is opened with
  * O_NOFOLLOW (the run dir belongs to the VMM user).

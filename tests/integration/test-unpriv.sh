@@ -51,6 +51,9 @@ check "its VMM runs as $VMM_USER, real/effective/saved/fs uid and gid" "$(proc_i
 check "with exactly the VMM user's groups (no root group)" \
         "$(proc_ids "$pid" | sed 's/.*Groups: *//' | tr ' ' '\n' | sort -n | xargs)" \
         "$(id -G $VMM_USER | tr ' ' '\n' | sort -n | xargs)"
+check "with no_new_privs (no exec can gain privileges)" "$(awk '/^NoNewPrivs:/ {print $2}' /proc/$pid/status)" 1
+check "and no capabilities" "$(awk '/^Cap(Inh|Prm|Eff|Bnd|Amb):/ && $1 != "CapBnd:" {print $2}' /proc/$pid/status | sort -u)" \
+        0000000000000000
 check "its run dir is $VMM_USER's, 0700" "$(mode_owner "$DATA/vms/fc1")" "700 $VMM_USER"
 check "its API socket is $VMM_USER's, inside that dir" "$(stat -c '%F %U' "$DATA/vms/fc1/api.sock")" \
         "socket $VMM_USER"

@@ -360,6 +360,11 @@ check "CreateVm with boot" "$(rpc CreateVm "{\"vm_id\":\"sd-1\",\"boot\":true,\"
 vmm1=$(jf .backendInfo.vmmPid "$(info sd-1)")
 check_match "a VMM pid is recorded" "$vmm1" '^[1-9][0-9]*$'
 check "the VMM runs in metald-vm-sd-1.scope" "$(unit_of "$vmm1")" metald-vm-sd-1.scope
+check "the VMM runs as the VMM user metald-vmm, not root" \
+        "$(cx awk '/^Uid:/ {print $2}' "/proc/$vmm1/status") $(cx id -u metald-vmm)" \
+        "$(cx id -u metald-vmm) $(cx id -u metald-vmm)"
+check "and cannot open metald's database" \
+        "$(cx setpriv --reuid=metald-vmm --regid=metald-vmm --clear-groups -- cat /var/lib/metald/metald.db 2>&1 >/dev/null | grep -c 'Permission denied')" 1
 check "systemd: the scope is active" "$(prop metald-vm-sd-1.scope ActiveState)" active
 # 128 MiB guest + 256 MiB for the VMM itself; 2 vCPUs = 200% = 2 s per s.
 check "systemd: MemoryMax is the guest's memory plus the VMM's overhead" \
