@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "api/metrics-service.h"
+#include "api/vm-service-requests.h"
 #include "hv/hypervisor.h"
 #include "manager.h"
 #include "reconcile/lifecycle.h"
@@ -780,3 +781,17 @@ const RpcMethod vm_service_methods[] = {
         { "GetVmMetrics", metrics_service_get_vm_metrics, .no_side_effects = true },
 };
 const size_t vm_service_n_methods = ELEMENTSOF(vm_service_methods);
+
+const RpcRequestSpec vm_service_requests[] = {
+        { "CreateVm", create_fields, ELEMENTSOF(create_fields), sizeof(CreateVmRequest) },
+        { "BootVm", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
+        { "ShutdownVm", lifecycle_fields_shutdown, ELEMENTSOF(lifecycle_fields_shutdown),
+          sizeof(LifecycleRequest) },
+        { "RebootVm", lifecycle_fields_force, ELEMENTSOF(lifecycle_fields_force), sizeof(LifecycleRequest) },
+        { "DeleteVm", lifecycle_fields_force, ELEMENTSOF(lifecycle_fields_force), sizeof(LifecycleRequest) },
+        { "GetVmInfo", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
+        { "ListVms", list_fields, ELEMENTSOF(list_fields), sizeof(ListVmsRequest) },
+        { "GetVmConsole", console_fields, ELEMENTSOF(console_fields), sizeof(ConsoleRequest) },
+        { "GetVmHistory", history_fields, ELEMENTSOF(history_fields), sizeof(HistoryRequest) },
+};
+const size_t vm_service_n_requests = ELEMENTSOF(vm_service_requests);
