@@ -34,6 +34,9 @@ static int store_failure(ConnectError *e, int r, const char *what) {
                 return connect_error(e, CONNECT_UNAVAILABLE, "%s: the database is busy, retry", what);
         if (r == -ENOSPC)
                 return connect_error(e, CONNECT_RESOURCE_EXHAUSTED, "%s: the database disk is full", what);
+        if (r == -EIO)
+                return connect_error(e, CONNECT_UNAVAILABLE,
+                                     "%s: the database cannot be written (I/O error), retry", what);
         return connect_error(e, CONNECT_INTERNAL, "%s: database error: %s", what, strerror(-r));
 }
 
