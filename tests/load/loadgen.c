@@ -34,6 +34,7 @@ static double deadline;
 static Stats stats[OP_MAX];
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_uint id_counter;
+static struct curl_slist *headers; /* made before the threads start */
 
 static double now(void) {
         struct timespec ts;
@@ -77,10 +78,7 @@ static long call(CURL *c, int op, const char *body) {
 
 static CURL *client(void) {
         CURL *c = curl_easy_init();
-        static struct curl_slist *h;
-        if (!h)
-                h = curl_slist_append(NULL, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         return c;
@@ -156,6 +154,7 @@ int main(int argc, char **argv) {
                 return 2;
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
+        headers = curl_slist_append(NULL, "Content-Type: application/json");
         for (int i = 0; i < OP_MAX; i++)
                 stats[i].lat_us = malloc(sizeof(uint32_t) * LAT_MAX);
         deadline = now() + secs;
@@ -182,6 +181,7 @@ int main(int argc, char **argv) {
         }
         printf("total %" PRIu64 " requests in %.0f s (%.0f/s), %" PRIu64 " unexpected errors\n", total, secs,
                (double) total / secs, errors);
+        curl_slist_free_all(headers);
         curl_global_cleanup();
         return errors ? 1 : 0;
 }
