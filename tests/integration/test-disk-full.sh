@@ -13,6 +13,9 @@ for i in 1 2 3; do
         [ "${out%% *}" = 200 ] && acked+=("before-$i")
 done
 check "VMs created before the disk fills" "${#acked[@]}" 3
+out=$(rpc CreateVm "{\"vm_id\":\"up\",\"boot\":true,\"config\":$(config)}")
+check "a running VM before the disk fills" "$(jf .state "${out#* }")" VM_STATE_RUNNING
+acked+=(up)
 
 # Fill the file system to the last block.
 dd if=/dev/zero of="$DATA/filler" bs=64k 2>/dev/null
@@ -32,6 +35,11 @@ for i in $(seq 1 20); do
 done
 check_match "writes on a full disk fail with a clear code" "${codes[*]:-none}" '^((resource_exhausted|unavailable) ?)+$'
 check_match "the message says what is wrong" "${msg:-}" 'disk is full|cannot be written|I/O error'
+# A lifecycle call on the full disk: refused cleanly, or (room left in the
+# WAL) carried out; either way an answer, not a hang.
+out=$(curl -s -m 20 -w '\n%{http_code}' -X POST "$URL/vmprovisioner.v1.VmService/PauseVm" -d '{"vm_id":"up"}')
+pcode=$(jf .code "${out%$'\n'*}")
+check_match "PauseVm on a full disk answers (${pcode:-ok})" "${out##*$'\n'}" '^(200|429|503)$'
 out=$(rpc GetVmInfo '{"vm_id":"before-1"}')
 check "reads work on a full disk" "${out%% *}" 200
 out=$(rpc ListVms '{}')
@@ -46,6 +54,8 @@ for _ in $(seq 1 50); do
         sleep 0.1
 done
 check "service resumes when space returns" "$resumed" 1
+out=$(rpc PauseVm '{"vm_id":"up"}')
+check "lifecycle calls work again" "$(jf .state "${out#* }")" VM_STATE_PAUSED
 acked+=("after")
 stop_metald && ok "metald stops cleanly" || not_ok "metald did not stop cleanly"
 check "PRAGMA integrity_check" "$(sql 'PRAGMA integrity_check')" ok
