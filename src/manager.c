@@ -252,6 +252,7 @@ int manager_startup(Manager *m, char **ret_error) {
                 .userdata = m,
                 .connection_timeout_s = m->options->http_timeout_s,
                 .connection_limit = m->options->http_connection_limit,
+                .body_deadline_s = m->options->http_body_deadline_s,
                 .per_ip_connection_limit =
                         m->options->http_per_ip_limit ? m->options->http_per_ip_limit : UINT_MAX,
         };

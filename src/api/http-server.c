@@ -2,8 +2,9 @@
 #include "api/http-server.h"
 
 #include <arpa/inet.h>
-#include <limits.h>
 #include <assert.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ struct HttpServer {
         const RpcMethod *methods;
         size_t n_methods;
         void *userdata;
+        uint64_t body_deadline_us;
 };
 
 /* Per-request state between libmicrohttpd's calls of the access handler. */
@@ -303,10 +305,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
-                if (now_mono_us() - req->started_us > (uint64_t) HTTP_BODY_DEADLINE_S * 1000000) {
+                if (now_mono_us() - req->started_us > s->body_deadline_us) {
                         /* A body trickling in (slowloris): the connection is closed. */
-                        log_debug("http: %s: request body not complete after %d s, closing",
-                                  req->method->name, HTTP_BODY_DEADLINE_S);
+                        log_debug("http: %s: request body not complete after %" PRIu64 " s, closing",
+                                  req->method->name, s->body_deadline_us / 1000000);
                         return MHD_NO;
                 }
                 if (req->too_large || req->size + n > HTTP_BODY_MAX) {
@@ -418,6 +420,8 @@ int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_
         s->methods = methods;
         s->n_methods = n_methods;
         s->userdata = userdata;
+        s->body_deadline_us =
+                (uint64_t) (cfg->body_deadline_s ? cfg->body_deadline_s : HTTP_BODY_DEADLINE_S) * 1000000;
         s->raw_routes = cfg->raw_routes;
         s->n_raw_routes = cfg->n_raw_routes;
         s->counters = calloc(n_methods ? n_methods : 1, sizeof *s->counters);

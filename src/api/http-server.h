@@ -71,6 +71,7 @@ typedef struct HttpServerConfig {
         unsigned connection_timeout_s; /* idle connection closed (HTTP_TIMEOUT_DEFAULT_S) */
         unsigned connection_limit; /* all clients (HTTP_CONNECTIONS_MAX) */
         unsigned per_ip_connection_limit; /* one address (HTTP_PER_IP_DEFAULT; UINT_MAX: none) */
+        unsigned body_deadline_s; /* a body complete this long after its headers (HTTP_BODY_DEADLINE_S) */
 } HttpServerConfig;
 
 /* Serve POST prefix + method names, and the raw GET routes, on listen_fd or a

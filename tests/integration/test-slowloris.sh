@@ -4,9 +4,9 @@
 # --http-per-ip-connection-limit 64 and --http-timeout 5, while a normal
 # client on 127.0.0.1 keeps calling GetVmInfo: every call answers, promptly.
 # An idle connection is closed after the timeout; a trickled body is cut
-# after its deadline or answered.
+# after --http-body-deadline however steadily it trickles.
 . "$(dirname "$0")/lib.sh"
-start_metald --http-per-ip-connection-limit 64 --http-timeout 5 || exit 1
+start_metald --http-per-ip-connection-limit 64 --http-timeout 5 --http-body-deadline 4 || exit 1
 out=$(rpc CreateVm "{\"vm_id\":\"base\",\"config\":$(config)}")
 check "base VM created" "${out%% *}" 200
 python3 - "$PORT" > "$T/py.out" 2>&1 <<'PY'
@@ -76,11 +76,32 @@ except OSError:
     got = b""
 dt = time.monotonic() - t0
 print(("ok" if got == b"" and 4 <= dt <= 9 else "not ok") + f" - an idle connection is closed after the timeout ({dt:.1f} s)")
+
+# A body trickling steadily (never idle) is cut at the body deadline.
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"POST /vmprovisioner.v1.VmService/GetVmInfo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+t0 = time.monotonic()
+cut = None
+while time.monotonic() - t0 < 20:
+    time.sleep(0.5)
+    try:
+        s.send(b" ")
+        s.settimeout(0.01)
+        if s.recv(1) == b"":
+            cut = time.monotonic() - t0
+            break
+    except socket.timeout:
+        continue
+    except OSError:
+        cut = time.monotonic() - t0
+        break
+s.close()
+print(("ok" if cut is not None and 3.5 <= cut <= 8 else "not ok") + f" - a steadily trickled body is cut at the body deadline ({cut if cut is None else round(cut, 1)} s)")
 PY
 cat "$T/py.out"
 n_ok=$(grep -c '^ok - ' "$T/py.out"); n_bad=$(grep -c '^not ok - ' "$T/py.out")
 PASS=$((PASS + n_ok)); FAIL=$((FAIL + n_bad))
-[ $((n_ok + n_bad)) -eq 4 ] || not_ok "the attack script did not report (see above)"
+[ $((n_ok + n_bad)) -eq 5 ] || not_ok "the attack script did not report (see above)"
 out=$(rpc GetVmInfo '{"vm_id":"base"}')
 check "GetVmInfo after the attack" "${out%% *}" 200
 kill -0 "$METALD_PID" && ok "metald up" || not_ok "metald died"
