@@ -790,6 +790,8 @@ const RpcRequestSpec vm_service_requests[] = {
         { "BootVm", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
         { "ShutdownVm", lifecycle_fields_shutdown, ELEMENTSOF(lifecycle_fields_shutdown),
           sizeof(LifecycleRequest) },
+        { "PauseVm", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
+        { "ResumeVm", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
         { "RebootVm", lifecycle_fields_force, ELEMENTSOF(lifecycle_fields_force), sizeof(LifecycleRequest) },
         { "DeleteVm", lifecycle_fields_force, ELEMENTSOF(lifecycle_fields_force), sizeof(LifecycleRequest) },
         { "GetVmInfo", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },

@@ -4,7 +4,7 @@
  * speed. THREADS workers loop over CreateVm (not booted) / GetVmInfo /
  * ListVms and delete what they created (each keeps at most 16 VMs), and one
  * more thread runs the lifecycle on booted VMs: create+boot, pause, resume,
- * shutdown, delete. Any answer but 200 is an unexpected error. Prints the
+ * shutdown, boot, delete. Any answer but 200 is an unexpected error. Prints the
  * requests, errors and p50/p99 per RPC; exits 1 on any unexpected error.
  */
 #include <curl/curl.h>
@@ -16,11 +16,34 @@
 #include <string.h>
 #include <time.h>
 
-enum { OP_CREATE, OP_INFO, OP_LIST, OP_DELETE, OP_BOOT_CREATE, OP_PAUSE, OP_RESUME, OP_SHUTDOWN, OP_MAX };
-static const char *const op_rpc[OP_MAX] = { "CreateVm", "GetVmInfo", "ListVms",  "DeleteVm",
-                                            "CreateVm", "PauseVm",   "ResumeVm", "ShutdownVm" };
-static const char *const op_name[OP_MAX] = { "CreateVm",       "GetVmInfo", "ListVms",  "DeleteVm",
-                                             "CreateVm(boot)", "PauseVm",   "ResumeVm", "ShutdownVm" };
+enum {
+        OP_CREATE,
+        OP_INFO,
+        OP_LIST,
+        OP_DELETE,
+        OP_BOOT_CREATE,
+        OP_PAUSE,
+        OP_RESUME,
+        OP_SHUTDOWN,
+        OP_BOOT,
+        OP_MAX
+};
+static const char *const op_rpc[OP_MAX] = {
+        [OP_CREATE] = "CreateVm", [OP_INFO] = "GetVmInfo",       [OP_LIST] = "ListVms",
+        [OP_DELETE] = "DeleteVm", [OP_BOOT_CREATE] = "CreateVm", [OP_PAUSE] = "PauseVm",
+        [OP_RESUME] = "ResumeVm", [OP_SHUTDOWN] = "ShutdownVm",  [OP_BOOT] = "BootVm",
+};
+static const char *const op_name[OP_MAX] = {
+        [OP_CREATE] = "CreateVm",
+        [OP_INFO] = "GetVmInfo",
+        [OP_LIST] = "ListVms",
+        [OP_DELETE] = "DeleteVm",
+        [OP_BOOT_CREATE] = "CreateVm(boot)",
+        [OP_PAUSE] = "PauseVm",
+        [OP_RESUME] = "ResumeVm",
+        [OP_SHUTDOWN] = "ShutdownVm",
+        [OP_BOOT] = "BootVm",
+};
 
 #define LAT_MAX 2000000
 typedef struct Stats {
@@ -129,6 +152,7 @@ static void *lifecycle(void *arg) {
                 call(c, OP_PAUSE, body);
                 call(c, OP_RESUME, body);
                 call(c, OP_SHUTDOWN, body);
+                call(c, OP_BOOT, body);
                 call(c, OP_DELETE, body);
         }
         curl_easy_cleanup(c);
