@@ -5,7 +5,8 @@
  * CreateVm body). The body goes through json_loadb as the HTTP server reads
  * it, connect_decode with that RPC's field table (src/api/vm-service.c),
  * and for CreateVm the config through vm_config_from_json and
- * vm_config_validate against an asset root of real files (src/vm/vm-config.c).
+ * vm_config_validate against an asset root of real files (src/vm/vm-config.c);
+ * string "from"/"to" fields through GetVmMetrics' time parser.
  *
  * Checked beyond "no crash, no leak, no UB": every failure has a code and a
  * message whose error body is valid JSON; vm-config's error field and
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/metrics-service.h"
 #include "api/vm-service-requests.h"
 #include "vm/vm-config.h"
 
@@ -126,6 +128,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         json_t *in = n == 0 ? json_object() : json_loadb(body, n, JSON_REJECT_DUPLICATES, &jerr);
         if (!in)
                 return 0; /* the server answers "malformed JSON" (the HTTP target covers it) */
+
+        /* GetVmMetrics' from/to: RFC 3339 or milliseconds (its decoder is the
+         * field table above plus this parser). */
+        static const char *const times[] = { "from", "to" };
+        for (size_t i = 0; i < 2; i++) {
+                const char *t = json_string_value(json_object_get(in, times[i]));
+                int64_t ms;
+                if (t)
+                        (void) metrics_time_parse(t, &ms);
+        }
 
         void *req = calloc(1, spec->size);
         if (!req)
