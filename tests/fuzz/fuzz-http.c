@@ -8,6 +8,7 @@
  * undefined behaviour is a finding.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -94,13 +95,25 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                abort();
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                abort();
+        int fd = -1;
+        /* A failed connect is retried for a while: libFuzzer's -timeout alarm
+         * interrupts it (EINTR) now and then. A server that does not accept
+         * for 5 s is a finding. */
+        for (int attempt = 0; fd < 0; attempt++) {
+                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        abort();
+                if (connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0)
+                        break;
+                fprintf(stderr, "connect: %s\n", strerror(errno));
+                close(fd);
+                fd = -1;
+                if (attempt == 50)
+                        abort();
+                usleep(100 * 1000);
+        }
         /* The server may answer (and close) before reading everything: a
          * failed write is not a finding, the answer is what counts. */
         size_t off = 0;
@@ -136,6 +149,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fprintf(stderr, "the answer is not HTTP\n");
                 abort();
         }
+        /* Reset rather than TIME_WAIT: this side's ports are reused at once. */
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close(fd);
         return 0;
 }
