@@ -333,6 +333,11 @@ int manager_startup(Manager *m, char **ret_error) {
                 .raw_routes = manager_raw_routes,
                 .n_raw_routes = manager_n_raw_routes,
                 .userdata = m,
+                .connection_timeout_s = m->options->http_timeout_s,
+                .connection_limit = m->options->http_connection_limit,
+                .body_deadline_s = m->options->http_body_deadline_s,
+                .per_ip_connection_limit =
+                        m->options->http_per_ip_limit ? m->options->http_per_ip_limit : UINT_MAX,
         };
         r = http_server_start(&hc, &m->http, ret_error);
         if (r < 0)

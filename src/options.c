@@ -20,6 +20,10 @@ enum {
         OPT_WORKERS,
         OPT_MAX_VMS,
         OPT_VMM_API_TIMEOUT,
+        OPT_HTTP_TIMEOUT,
+        OPT_HTTP_CONNECTION_LIMIT,
+        OPT_HTTP_PER_IP_LIMIT,
+        OPT_HTTP_BODY_DEADLINE,
         OPT_CONSOLE_MAX,
         OPT_METRICS_INTERVAL,
         OPT_METRICS_RETENTION,
@@ -67,6 +71,14 @@ static const struct {
           "cap of each VM's console log; older output is cut (default 4194304)" },
         { "vmm-api-timeout", OPT_VMM_API_TIMEOUT, "METALD_VMM_API_TIMEOUT", "MS",
           "timeout of each call to a VMM's API (default 5000)" },
+        { "http-timeout", OPT_HTTP_TIMEOUT, "METALD_HTTP_TIMEOUT", "SECONDS",
+          "an API connection idle this long (no byte received or sent) is closed (default 30)" },
+        { "http-connection-limit", OPT_HTTP_CONNECTION_LIMIT, "METALD_HTTP_CONNECTION_LIMIT", "N",
+          "API connections open at once, all clients together; more are refused (default 512)" },
+        { "http-per-ip-connection-limit", OPT_HTTP_PER_IP_LIMIT, "METALD_HTTP_PER_IP_CONNECTION_LIMIT", "N",
+          "API connections open at once from one IP address; 0 = no limit (default 128)" },
+        { "http-body-deadline", OPT_HTTP_BODY_DEADLINE, "METALD_HTTP_BODY_DEADLINE", "SECONDS",
+          "a request body must be complete this long after its headers, however it trickles (default 30)" },
         { "metrics-interval", OPT_METRICS_INTERVAL, "METALD_METRICS_INTERVAL", "SECONDS",
           "how often each VM's usage is sampled; fractions allowed, 0 turns sampling off (default 10)" },
         { "metrics-retention", OPT_METRICS_RETENTION, "METALD_METRICS_RETENTION", "HOURS",
@@ -222,6 +234,14 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
                 return parse_uint(name, v, 1, 1000000, &o->max_vms, ret_error);
         case OPT_VMM_API_TIMEOUT:
                 return parse_uint(name, v, 10, 600000, &o->vmm_api_timeout_ms, ret_error);
+        case OPT_HTTP_TIMEOUT:
+                return parse_uint(name, v, 1, 3600, &o->http_timeout_s, ret_error);
+        case OPT_HTTP_CONNECTION_LIMIT:
+                return parse_uint(name, v, 1, 4096, &o->http_connection_limit, ret_error);
+        case OPT_HTTP_PER_IP_LIMIT:
+                return parse_uint(name, v, 0, 4096, &o->http_per_ip_limit, ret_error);
+        case OPT_HTTP_BODY_DEADLINE:
+                return parse_uint(name, v, 1, 3600, &o->http_body_deadline_s, ret_error);
         case OPT_METRICS_INTERVAL: {
                 int64_t ms;
                 int r = parse_duration(name, v, 1000, 50, 86400000, true, &ms, ret_error);
@@ -269,6 +289,10 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
         o->workers = 4;
         o->max_vms = 10000;
         o->vmm_api_timeout_ms = 5000;
+        o->http_timeout_s = 30;
+        o->http_connection_limit = 512;
+        o->http_per_ip_limit = 128;
+        o->http_body_deadline_s = 30;
         o->console_max_bytes = 4u << 20;
         o->metrics_interval_ms = 10000;
         o->metrics_retention_ms = INT64_C(24) * 3600000;

@@ -30,6 +30,10 @@ typedef struct Options {
         unsigned workers;
         unsigned max_vms;
         unsigned vmm_api_timeout_ms;
+        unsigned http_timeout_s; /* idle connections are closed after this */
+        unsigned http_connection_limit; /* connections at once, all clients */
+        unsigned http_per_ip_limit; /* connections at once from one address; 0: no limit */
+        unsigned http_body_deadline_s; /* a body must be in this long after its headers */
         uint64_t console_max_bytes;
         unsigned metrics_interval_ms; /* usage sampling period; 0: off */
         int64_t metrics_retention_ms; /* raw samples kept this long */

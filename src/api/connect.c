@@ -38,6 +38,49 @@ unsigned connect_code_http_status(ConnectCode c) {
         return c < _CONNECT_CODE_MAX ? code_table[c].http_status : 500;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_sequence(const unsigned char *s, size_t n) {
+        size_t len = s[0] < 0x80             ? 1
+                     : (s[0] & 0xe0) == 0xc0 ? 2
+                     : (s[0] & 0xf0) == 0xe0 ? 3
+                     : (s[0] & 0xf8) == 0xf0 ? 4
+                                             : 0;
+        if (len == 0 || len > n || (len == 2 && s[0] < 0xc2))
+                return 0;
+        for (size_t i = 1; i < len; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+                return 0; /* overlong, or a UTF-16 surrogate */
+        if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || s[0] > 0xf4 || (s[0] == 0xf4 && s[1] >= 0x90)))
+                return 0; /* overlong, or above U+10FFFF */
+        return len;
+}
+
+/* Make s valid UTF-8 in place: a sequence cut at the end (by truncation) is
+ * dropped, any other invalid byte becomes '?'. JSON cannot carry the rest, and
+ * a message that cannot be encoded would leave the client without an answer. */
+static void utf8_repair(char *s) {
+        unsigned char *p = (unsigned char *) s;
+        size_t n = strlen(s);
+        for (size_t i = 0; i < n;) {
+                size_t k = utf8_sequence(p + i, n - i);
+                if (k > 0) {
+                        i += k;
+                        continue;
+                }
+                size_t want = p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : p[i] >= 0xc0 ? 2 : 1;
+                bool cut = want > n - i;
+                for (size_t j = i + 1; cut && j < n; j++)
+                        cut = (p[j] & 0xc0) == 0x80;
+                if (cut) {
+                        p[i] = 0;
+                        return;
+                }
+                p[i++] = '?';
+        }
+}
+
 int connect_error(ConnectError *e, ConnectCode code, const char *fmt, ...) {
         assert(e);
         e->code = code;
@@ -45,11 +88,16 @@ int connect_error(ConnectError *e, ConnectCode code, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(e->message, sizeof e->message, fmt, ap);
         va_end(ap);
+        utf8_repair(e->message);
         return -1;
 }
 
 char *connect_error_body(const ConnectError *e) {
-        json_t *o = json_pack("{s:s, s:s}", "code", connect_code_to_string(e->code), "message", e->message);
+        /* Messages are repaired when made; one filled in some other way is repaired here. */
+        char message[sizeof e->message];
+        snprintf(message, sizeof message, "%s", e->message);
+        utf8_repair(message);
+        json_t *o = json_pack("{s:s, s:s}", "code", connect_code_to_string(e->code), "message", message);
         if (!o)
                 return NULL;
         char *s = json_dumps(o, JSON_COMPACT);

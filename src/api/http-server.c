@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@ struct HttpServer {
         const RpcMethod *methods;
         size_t n_methods;
         void *userdata;
+        uint64_t body_deadline_us;
 };
 
 /* Per-request state between libmicrohttpd's calls of the access handler. */
@@ -302,6 +305,12 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
+                if (now_mono_us() - req->started_us > s->body_deadline_us) {
+                        /* A body trickling in (slowloris): the connection is closed. */
+                        log_debug("http: %s: request body not complete after %" PRIu64 " s, closing",
+                                  req->method->name, s->body_deadline_us / 1000000);
+                        return MHD_NO;
+                }
                 if (req->too_large || req->size + n > HTTP_BODY_MAX) {
                         /* Keep reading (and dropping) so the answer can be sent cleanly. */
                         req->too_large = true;
@@ -329,7 +338,19 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
         }
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
+/* libmicrohttpd's %HH decoding, but a decoded NUL becomes 0xff: the URL and
+ * arguments reach us as C strings, and "GetVmInfo%00junk" must not be read as
+ * "GetVmInfo". 0xff is never valid UTF-8, so no method name or JSON text
+ * matches it. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+        size_t n = MHD_http_unescape(s);
+        for (size_t i = 0; i < n; i++)
+                if (s[i] == 0)
+                        s[i] = (char) 0xff;
+        return n;
+}
+
+_printf_(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap) {
         char buf[512];
         vsnprintf(buf, sizeof buf, fmt, ap);
         buf[strcspn(buf, "\n")] = 0;
@@ -399,6 +420,8 @@ int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_
         s->methods = methods;
         s->n_methods = n_methods;
         s->userdata = userdata;
+        s->body_deadline_us =
+                (uint64_t) (cfg->body_deadline_s ? cfg->body_deadline_s : HTTP_BODY_DEADLINE_S) * 1000000;
         s->raw_routes = cfg->raw_routes;
         s->n_raw_routes = cfg->n_raw_routes;
         s->counters = calloc(n_methods ? n_methods : 1, sizeof *s->counters);
@@ -421,13 +444,19 @@ int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_
         if (getsockname(s->listen_fd, (struct sockaddr *) &sa, &len) == 0)
                 s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
                                                          : ((struct sockaddr_in *) &sa)->sin_port);
+        unsigned timeout = cfg->connection_timeout_s ? cfg->connection_timeout_s : HTTP_TIMEOUT_DEFAULT_S;
+        unsigned limit = cfg->connection_limit ? cfg->connection_limit : HTTP_CONNECTIONS_MAX;
+        unsigned per_ip = cfg->per_ip_connection_limit == UINT_MAX ? 0 /* none */
+                          : cfg->per_ip_connection_limit           ? cfg->per_ip_connection_limit
+                                                                   : HTTP_PER_IP_DEFAULT;
         s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                                           MHD_USE_ITC | MHD_USE_ERROR_LOG,
                                   0, NULL, NULL, access_handler, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120, MHD_OPTION_NOTIFY_COMPLETED,
-                                  request_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-                                  MHD_OPTION_THREAD_STACK_SIZE, (size_t) 256 * 1024, MHD_OPTION_END);
+                                  MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_UNESCAPE_CALLBACK,
+                                  unescape, s, MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_THREAD_STACK_SIZE,
+                                  (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
                 safe_close(s->listen_fd);
                 free(s->counters);

@@ -16,6 +16,11 @@
 
 #define HTTP_BODY_MAX (1u << 20)
 #define HTTP_CONNECTIONS_MAX 512
+#define HTTP_TIMEOUT_DEFAULT_S 30
+#define HTTP_PER_IP_DEFAULT 128
+/* A request body must arrive within this many seconds of its headers, however
+ * it trickles (the idle timeout alone lets a byte every few seconds through). */
+#define HTTP_BODY_DEADLINE_S 30
 
 /* Handle one request message; fill *ret_response (a new reference) and return
  * 0, or fill e and return < 0. Runs on the connection's thread. */
@@ -62,6 +67,11 @@ typedef struct HttpServerConfig {
         const RawRoute *raw_routes; /* plain GETs such as /metrics; may be NULL */
         size_t n_raw_routes;
         void *userdata; /* passed to every handler */
+        /* Limits against slow or greedy clients; 0 takes the default. */
+        unsigned connection_timeout_s; /* idle connection closed (HTTP_TIMEOUT_DEFAULT_S) */
+        unsigned connection_limit; /* all clients (HTTP_CONNECTIONS_MAX) */
+        unsigned per_ip_connection_limit; /* one address (HTTP_PER_IP_DEFAULT; UINT_MAX: none) */
+        unsigned body_deadline_s; /* a body complete this long after its headers (HTTP_BODY_DEADLINE_S) */
 } HttpServerConfig;
 
 /* Serve POST prefix + method names, and the raw GET routes, on listen_fd or a

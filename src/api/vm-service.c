@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "api/metrics-service.h"
+#include "api/vm-service-requests.h"
 #include "hv/hypervisor.h"
 #include "manager.h"
 #include "reconcile/lifecycle.h"
@@ -33,6 +34,9 @@ static int store_failure(ConnectError *e, int r, const char *what) {
                 return connect_error(e, CONNECT_UNAVAILABLE, "%s: the database is busy, retry", what);
         if (r == -ENOSPC)
                 return connect_error(e, CONNECT_RESOURCE_EXHAUSTED, "%s: the database disk is full", what);
+        if (r == -EIO)
+                return connect_error(e, CONNECT_UNAVAILABLE,
+                                     "%s: the database cannot be written (I/O error), retry", what);
         return connect_error(e, CONNECT_INTERNAL, "%s: database error: %s", what, strerror(-r));
 }
 
@@ -780,3 +784,19 @@ const RpcMethod vm_service_methods[] = {
         { "GetVmMetrics", metrics_service_get_vm_metrics, .no_side_effects = true },
 };
 const size_t vm_service_n_methods = ELEMENTSOF(vm_service_methods);
+
+const RpcRequestSpec vm_service_requests[] = {
+        { "CreateVm", create_fields, ELEMENTSOF(create_fields), sizeof(CreateVmRequest) },
+        { "BootVm", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
+        { "ShutdownVm", lifecycle_fields_shutdown, ELEMENTSOF(lifecycle_fields_shutdown),
+          sizeof(LifecycleRequest) },
+        { "PauseVm", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
+        { "ResumeVm", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
+        { "RebootVm", lifecycle_fields_force, ELEMENTSOF(lifecycle_fields_force), sizeof(LifecycleRequest) },
+        { "DeleteVm", lifecycle_fields_force, ELEMENTSOF(lifecycle_fields_force), sizeof(LifecycleRequest) },
+        { "GetVmInfo", lifecycle_fields_id, ELEMENTSOF(lifecycle_fields_id), sizeof(LifecycleRequest) },
+        { "ListVms", list_fields, ELEMENTSOF(list_fields), sizeof(ListVmsRequest) },
+        { "GetVmConsole", console_fields, ELEMENTSOF(console_fields), sizeof(ConsoleRequest) },
+        { "GetVmHistory", history_fields, ELEMENTSOF(history_fields), sizeof(HistoryRequest) },
+};
+const size_t vm_service_n_requests = ELEMENTSOF(vm_service_requests);

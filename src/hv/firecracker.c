@@ -105,9 +105,15 @@ char *fc_error_text(const char *body) {
         const char *msg = json_string_value(json_object_get(j, "fault_message"));
         if (!msg)
                 msg = json_string_value(json_object_get(j, "error"));
-        if (msg)
-                return strdup(msg);
-        return strndup(clean, 512);
+        if (!msg)
+                return strndup(clean, 512);
+        /* The decoded message may hold escaped control characters ("\\n"):
+         * blank them too, the text goes into one-line logs and API answers. */
+        char *text = strndup(msg, 512);
+        for (char *p = text; p && *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = ' ';
+        return text;
 }
 
 bool fc_id_is_valid(const char *id) {

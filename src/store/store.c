@@ -191,7 +191,9 @@ static int migrations_apply(sqlite3 *db, char **ret_error) {
                 return sqlite_to_errno(rc);
         }
         for (const Migration *m = migrations; m->name; m++) {
-                _cleanup_stmt_ sqlite3_stmt *q = NULL;
+                /* Both before the first goto: jumping past a cleanup variable's
+                 * declaration would run its cleanup on garbage. */
+                _cleanup_stmt_ sqlite3_stmt *q = NULL, *ins = NULL;
                 rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
                 if (rc != SQLITE_OK)
                         goto fail;
@@ -207,7 +209,6 @@ static int migrations_apply(sqlite3 *db, char **ret_error) {
                 rc = sqlite3_exec(db, m->sql, NULL, NULL, NULL);
                 if (rc != SQLITE_OK)
                         goto fail;
-                _cleanup_stmt_ sqlite3_stmt *ins = NULL;
                 rc = sqlite3_prepare_v2(db, "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
                                         -1, &ins, NULL);
                 if (rc != SQLITE_OK)

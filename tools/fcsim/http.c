@@ -67,7 +67,34 @@ struct HttpServer {
         HttpHandler handler;
         void *userdata;
         Conn *conns[HTTP_MAX_CONNECTIONS];
+        char stall_file[sizeof(((struct sockaddr_un *) 0)->sun_path) + 8]; /* <socket>.stall */
 };
+
+/*
+ * A test knob, off unless the file exists (so fcsim answers like Firecracker):
+ * while <socket>.stall exists, every request waits before it is handled.
+ * The file holds a delay in milliseconds (a slow VMM: each request waits that
+ * long once), or "hang" (a hung VMM: nothing is answered until the file is
+ * removed). The whole VMM stalls, as a real one stuck in a syscall would.
+ */
+static void stall(const HttpServer *s) {
+        uint64_t waited_ms = 0;
+        for (;;) {
+                FILE *f = fopen(s->stall_file, "re");
+                if (!f)
+                        return;
+                char word[32] = "";
+                if (!fgets(word, sizeof word, f))
+                        word[0] = 0;
+                fclose(f);
+                bool hang = strncmp(word, "hang", 4) == 0;
+                unsigned long delay = strtoul(word, NULL, 10);
+                if (!hang && waited_ms >= delay)
+                        return;
+                usleep(20 * 1000);
+                waited_ms += 20;
+        }
+}
 
 const char *http_method_name(HttpMethod m) {
         switch (m) {
@@ -135,6 +162,7 @@ int http_server_new(const char *socket_path, size_t payload_max, HttpHandler han
         if (!s)
                 return -ENOMEM;
         s->payload_max = payload_max;
+        snprintf(s->stall_file, sizeof s->stall_file, "%s.stall", socket_path);
         s->handler = handler;
         s->userdata = userdata;
         s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -537,6 +565,7 @@ static void conn_parse(HttpServer *s, Conn *c) {
                         .body = reqs[i].body,
                         .body_len = reqs[i].body_len,
                 };
+                stall(s);
                 Reply r = s->handler(s->userdata, &req);
                 queue_reply(c, &r);
                 reply_done(&r);
