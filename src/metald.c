@@ -25,6 +25,7 @@ int main(int argc, char *argv[]) {
                 return 0;
         }
         log_max_level = o.log_level;
+        log_open();
 
         /* Signals the event loop handles are blocked before any thread starts, so
          * they reach only its signalfd. VMMs get a clean mask (vmm_spawn). */
