@@ -52,7 +52,7 @@ else
 fi
 
 for m in json binary json-get binary-get; do truncate -s 64M "$ASSETS/rootfs-$m.ext4"; done
-start_metald || exit 1
+start_metald --metrics-interval 0.2 || exit 1
 METALD_URL=$URL ASSETS=$ASSETS node "$W/out/every-rpc.js" | tee "$T/node.log"
 last=$(tail -1 "$T/node.log")
 if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then

@@ -174,9 +174,25 @@ async function exercise(mode: Mode): Promise<void> {
     history.events.map((e) => `${e.kind}:${e.toState}`).join(","));
   check(t("GetVmHistory seq is int64, increasing"), history.events.every((e, i, a) => i === 0 || e.seq > a[i - 1].seq));
   await expectCode(t("GetVmHistory of an unknown VM: not_found"), client.getVmHistory({ vmId: "vm-nope" }), Code.NotFound);
-  const metrics = await client.getVmMetrics({ vmId: id });
+  // metald samples every 0.2 s here (--metrics-interval): wait for samples,
+  // so that every field of VmMetricSample and VmMetrics crosses the codec.
+  let metrics = await client.getVmMetrics({ vmId: id });
+  for (let i = 0; i < 50 && metrics.samples.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    metrics = await client.getVmMetrics({ vmId: id });
+  }
   eq(t("GetVmMetrics answers for the VM"), metrics.vmId, id);
-  check(t("GetVmMetrics samples is a list"), Array.isArray(metrics.samples));
+  check(t("GetVmMetrics has samples"), metrics.samples.length >= 2, `${metrics.samples.length} samples`);
+  const sample = metrics.samples[metrics.samples.length - 1];
+  check(t("a sample: int64 fields as bigint, a time, running"),
+    sample !== undefined && typeof sample.intervalMs === "bigint" && sample.intervalMs > 0n &&
+      typeof sample.rssBytes === "bigint" && /^\d{4}-\d\d-\d\dT/.test(sample.at) && sample.running === true,
+    JSON.stringify(sample, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+  const paged = await client.getVmMetrics({ vmId: id, pageSize: 1 });
+  check(t("GetVmMetrics pages"), paged.samples.length === 1 && paged.nextPageToken !== "");
+  const withUsage = await client.getVmInfo({ vmId: id });
+  check(t("GetVmInfo shows the latest usage (VmMetrics)"),
+    withUsage.metrics !== undefined && withUsage.metrics.sampledAt !== "" && typeof withUsage.metrics.memoryBytes === "bigint");
   await expectCode(t("GetVmMetrics with a bad time: invalid_argument"), client.getVmMetrics({ vmId: id, from: "yesterday" }), Code.InvalidArgument);
   if (mode.useHttpGet) {
     for (const m of ["GetVmConsole", "GetVmHistory", "GetVmMetrics"])
