@@ -10,6 +10,7 @@
 #include "api/proto-json.h"
 #include "manager.h"
 #include "test.h"
+#include "legacy.pb-c.h"
 #include "types.pb-c.h"
 #include "vm.pb-c.h"
 
@@ -259,6 +260,55 @@ static void test_refusals(void) {
         json_decref(j);
 }
 
+/* proto2 presence: has_ flags, defaults, required fields. */
+static void test_proto2(void) {
+        Metaldtest__Legacy m = METALDTEST__LEGACY__INIT;
+        m.name = (char *) "n";
+        m.count = 5; /* has_count not set: absent */
+        char *s = to_text(&m.base);
+        CHECK_STREQ(s, "{\"name\":\"n\"}"); /* the default label is not written either */
+        free(s);
+        Metaldtest__Legacy child = METALDTEST__LEGACY__INIT;
+        child.name = (char *) "";
+        m.has_count = 1;
+        m.count = 0; /* present at zero: written */
+        m.has_flag = 1;
+        m.label = (char *) "x";
+        m.child = &child;
+        s = to_text(&m.base);
+        CHECK_STREQ(s,
+                    "{\"child\":{\"name\":\"\"},\"count\":0,\"flag\":false,\"label\":\"x\",\"name\":\"n\"}");
+        free(s);
+
+        char err[256] = "";
+        json_t *in = json_loads("{\"name\":\"a\",\"count\":0,\"flag\":false}", 0, NULL);
+        ProtobufCMessage *pm = NULL;
+        CHECK(proto_from_json(&metaldtest__legacy__descriptor, in, &pm, err, sizeof err) == 0);
+        Metaldtest__Legacy *l = (Metaldtest__Legacy *) pm;
+        CHECK(l && l->has_count && l->count == 0 && l->has_flag && !l->flag);
+        CHECK(l && l->label == metaldtest__legacy__label__default_value);
+        CHECK(l && l->child == NULL);
+        if (pm)
+                protobuf_c_message_free_unpacked(pm, NULL);
+        uint8_t *bin = NULL;
+        size_t n = 0;
+        CHECK(proto_pack_json(&metaldtest__legacy__descriptor, in, &bin, &n, err, sizeof err) == 0);
+        json_decref(in);
+        json_t *back = NULL;
+        CHECK(proto_unpack_json(&metaldtest__legacy__descriptor, bin, n, &back, err, sizeof err) == 0);
+        free(bin);
+        s = json_dumps(back, JSON_COMPACT | JSON_SORT_KEYS);
+        CHECK_STREQ(s, "{\"count\":0,\"flag\":false,\"name\":\"a\"}");
+        free(s);
+        json_decref(back);
+
+        /* A required field left out cannot be packed. */
+        in = json_loads("{\"count\":1,\"label\":\"y\"}", 0, NULL);
+        CHECK(proto_pack_json(&metaldtest__legacy__descriptor, in, &bin, &n, err, sizeof err) == -EINVAL);
+        CHECK(strstr(err, "metaldtest.Legacy: a required field is missing") != NULL);
+        json_decref(in);
+}
+
 static void test_base64(void) {
         uint8_t *b = NULL;
         size_t n = 0;
@@ -344,6 +394,7 @@ int main(void) {
         test_to_json();
         test_round_trips();
         test_refusals();
+        test_proto2();
         test_base64();
         test_vm_schema();
         return test_done("test-proto-json");

@@ -753,6 +753,11 @@ int proto_pack_json(const ProtobufCMessageDescriptor *d, const json_t *obj, uint
         int r = proto_from_json(d, obj, &m, err, err_size);
         if (r < 0)
                 return r;
+        if (!protobuf_c_message_check(m)) { /* proto2: a required field is missing */
+                snprintf(err, err_size, "%s: a required field is missing", d->name);
+                protobuf_c_message_free_unpacked(m, NULL);
+                return -EINVAL;
+        }
         size_t n = protobuf_c_message_get_packed_size(m);
         uint8_t *buf = malloc(n ? n : 1);
         if (!buf) {
