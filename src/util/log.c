@@ -69,6 +69,8 @@ static void journal_send(int level, const char *file, int line, const char *func
         size_t n = 0;
         iov[n++] = (struct iovec){ message, strlen(message) };
         iov[n++] = field(prio, sizeof prio, "PRIORITY=%d", level);
+        while (strncmp(file, "../", 3) == 0) /* meson builds from a subdirectory: src/... is clearer */
+                file += 3;
         iov[n++] = field(code_file, sizeof code_file, "CODE_FILE=%s", file);
         iov[n++] = field(code_line, sizeof code_line, "CODE_LINE=%d", line);
         iov[n++] = field(code_func, sizeof code_func, "CODE_FUNC=%s", func);

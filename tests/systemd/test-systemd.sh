@@ -445,7 +445,7 @@ check_match "journalctl VM_ID=sd-2: its own story, to its deletion" "$story2" 'v
 check "journalctl VM_ID=sd-2: nothing of sd-1" "$(grep -c 'sd-1' <<<"$story2")" 0
 fields=$(cx journalctl VM_ID=sd-1 -o json --no-pager 2>/dev/null |
         jq -sr '[(map(.BACKEND) | unique | join(",")), (map(select(.STATE == "running")) | length > 0),
-                 (map(.CODE_FILE | test("\\.c$")) | all), (map(.PRIORITY) | unique | join(",")),
+                 (map(.CODE_FILE | test("^src/.*\\.c$")) | all), (map(.PRIORITY) | unique | join(",")),
                  (map(.SYSLOG_IDENTIFIER) | unique | join(","))] | @tsv')
 check_match "journal fields: BACKEND, STATE, CODE_FILE, PRIORITY, SYSLOG_IDENTIFIER" "$fields" \
         $'^firecracker\ttrue\ttrue\t[0-9,]*6[0-9,]*\tmetald$'
