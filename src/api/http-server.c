@@ -217,7 +217,8 @@ static enum MHD_Result begin_get_request(HttpServer *s, struct MHD_Connection *c
                 connect_error(&e, CONNECT_INVALID_ARGUMENT, "base64=%s: expected 0 or 1", b64);
                 return queue_error(c, &e, 0);
         }
-        if (n > HTTP_BODY_MAX * 4 / 3 + 4) {
+        bool base64 = b64 && streq(b64, "1");
+        if (n > (base64 ? HTTP_BODY_MAX / 3 * 4 + 4 : HTTP_BODY_MAX)) { /* the decoded size, at most */
                 connect_error(&e, CONNECT_RESOURCE_EXHAUSTED, "message exceeds the limit of %u bytes",
                               HTTP_BODY_MAX);
                 return queue_error(c, &e, 0);
@@ -229,7 +230,7 @@ static enum MHD_Result begin_get_request(HttpServer *s, struct MHD_Connection *c
         req->started_us = now_mono_us();
         req->proto = proto;
         *con_cls = req;
-        if (n > 0 && b64 && streq(b64, "1")) {
+        if (n > 0 && base64) {
                 int r = base64_decode_any(message, n, (uint8_t **) &req->body, &req->size);
                 if (r == -ENOMEM)
                         return MHD_NO;
