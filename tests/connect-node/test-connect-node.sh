@@ -51,8 +51,10 @@ else
         not_ok "tsc: $(head -20 "$T/tsc.log")"
 fi
 
-for m in json binary json-get binary-get; do truncate -s 64M "$ASSETS/rootfs-$m.ext4"; done
-start_metald --metrics-interval 0.2 || exit 1
+for m in json binary json-get binary-get extra; do truncate -s 64M "$ASSETS/rootfs-$m.ext4"; done
+# --max-vms 1: each mode has one live VM at a time (the previous mode's is
+# deleted), so a second one shows resource_exhausted.
+start_metald --metrics-interval 0.2 --max-vms 1 || exit 1
 METALD_URL=$URL ASSETS=$ASSETS node "$W/out/every-rpc.js" | tee "$T/node.log"
 last=$(tail -1 "$T/node.log")
 if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then

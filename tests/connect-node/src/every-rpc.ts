@@ -112,6 +112,12 @@ async function exercise(mode: Mode): Promise<void> {
     client.createVm({ config: { ...config, boot: { kernelPath: "/etc/passwd" } } }),
     Code.InvalidArgument,
   );
+  await expectCode(
+    t("a second VM over --max-vms 1: resource_exhausted"),
+    client.createVm({ vmId: `${id}-2`, config: { ...config, storage: [{ path: `${assets}/rootfs-extra.ext4` }] } }),
+    Code.ResourceExhausted,
+    /max-vms/,
+  );
   await expectCode(t("CreateVm with a bad id: invalid_argument"), client.createVm({ vmId: "no/slash", config }), Code.InvalidArgument);
 
   // GetVmInfo: nested messages, int64 as bigint, a map, enums.
