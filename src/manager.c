@@ -16,6 +16,7 @@
 #include "hv/backend-util.h"
 #include "sys/vmm-user.h"
 #include "util/log.h"
+#include "vm.pb-c.h"
 
 /* Longest socket path a VM can get: <data-dir>/vms/<64-char id>/api.sock. */
 #define SOCKET_SUFFIX_MAX (sizeof("/vms/") - 1 + 64 + sizeof("/api.sock") - 1)
@@ -330,6 +331,7 @@ int manager_startup(Manager *m, char **ret_error) {
                 .prefix = VM_SERVICE_PREFIX,
                 .methods = vm_service_methods,
                 .n_methods = vm_service_n_methods,
+                .service = &vmprovisioner__v1__vm_service__descriptor,
                 .raw_routes = manager_raw_routes,
                 .n_raw_routes = manager_n_raw_routes,
                 .userdata = m,

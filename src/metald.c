@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "config-check.h"
 #include "manager.h"
 #include "util/log.h"
 
@@ -12,9 +13,24 @@ int main(int argc, char *argv[]) {
         _cleanup_free_ char *err = NULL;
         int r = options_parse(argc, argv, &o, &err);
         if (r < 0) {
-                fprintf(stderr, "metald: %s\n", err ? err : strerror(-r));
+                /* One line per usage error, each naming its option. */
+                const char *line = err ? err : strerror(-r);
+                for (const char *nl; (nl = strchr(line, '\n')); line = nl + 1)
+                        fprintf(stderr, "metald: %.*s\n", (int) (nl - line), line);
+                fprintf(stderr, "metald: %s\n", line);
                 options_done(&o);
                 return 2;
+        }
+        if (o.check_config) {
+                printf("metald %s: effective settings\n", METALD_VERSION);
+                options_dump(&o, stdout);
+                unsigned problems = config_check(&o, stdout);
+                if (problems)
+                        printf("configuration is invalid: %u problem(s)\n", problems);
+                else
+                        printf("configuration is valid\n");
+                options_done(&o);
+                return problems ? 1 : 0;
         }
         if (o.help || o.version) {
                 if (o.help)
@@ -25,6 +41,7 @@ int main(int argc, char *argv[]) {
                 return 0;
         }
         log_max_level = o.log_level;
+        log_open();
 
         /* Signals the event loop handles are blocked before any thread starts, so
          * they reach only its signalfd. VMMs get a clean mask (vmm_spawn). */

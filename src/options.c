@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "util/log.h"
@@ -33,6 +34,7 @@ enum {
         OPT_JAILER_CHROOT_BASE,
         OPT_JAILER_CGROUP_VERSION,
         OPT_VERSION,
+        OPT_CHECK_CONFIG,
 };
 
 /* One row per option: its long name, its environment variable, its help. The
@@ -108,6 +110,9 @@ void options_help(const char *argv0) {
                 snprintf(left, sizeof left, "--%s %s", option_table[i].name, option_table[i].arg);
                 printf("  %-32s %s\n  %-32s [%s]\n", left, option_table[i].help, "", option_table[i].env);
         }
+        printf("  %-32s %s\n", "--check-config",
+               "validate the configuration, print the effective settings and where each comes from, "
+               "exit 0 if valid");
         printf("  %-32s %s\n  %-32s %s\n", "--help", "show this help", "--version", "show the version");
         printf("\nSignals: SIGTERM/SIGINT stop serving, finish requests in flight and exit 0;\n"
                "the VMs keep running and are reattached at the next start.\n");
@@ -273,15 +278,43 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
         return -EINVAL;
 }
 
+_Static_assert(ELEMENTSOF(option_table) <= OPTIONS_MAX, "raise OPTIONS_MAX");
+
+/* Add one error message (taken) to the list of them, one a line. */
+static int collect_error(char **all, char *msg) {
+        if (!msg)
+                return -ENOMEM;
+        char *joined = *all ? strdup_printf("%s\n%s", *all, msg) : msg;
+        if (*all)
+                free(msg);
+        if (!joined)
+                return -ENOMEM;
+        free(*all);
+        *all = joined;
+        return 0;
+}
+
+/* The row of the option table for an option id, or -1. */
+static int row_of(int id) {
+        for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
+                if (option_table[i].id == id)
+                        return (int) i;
+        return -1;
+}
+
 int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
-        struct option longopts[ELEMENTSOF(option_table) + 3];
+        struct option longopts[ELEMENTSOF(option_table) + 4];
         size_t n = 0;
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
                 longopts[n++] =
                         (struct option){ option_table[i].name, required_argument, NULL, option_table[i].id };
         longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
         longopts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+        longopts[n++] = (struct option){ "check-config", no_argument, NULL, OPT_CHECK_CONFIG };
         longopts[n] = (struct option){ 0 };
+        /* Every usage error is reported, not only the first (--check-config names each). */
+        _cleanup_free_ char *errors = NULL;
+        char *one = NULL;
 
         o->log_level = LOG_LEVEL_INFO;
         o->request_timeout_s = 30;
@@ -309,14 +342,23 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         if (!list)
                                 return -ENOMEM;
                         char *save = NULL;
+                        o->source[i] = OPTION_ENV;
                         for (char *t = strtok_r(list, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
-                                int r = add_asset_root(o, t, ret_error);
+                                int r = add_asset_root(o, t, &one);
+                                if (r == -EINVAL)
+                                        r = collect_error(&errors,
+                                                          strdup_printf("%s: %s", option_table[i].env, one)),
+                                        one = mfree(one);
                                 if (r < 0)
                                         return r;
                         }
                         continue;
                 }
-                int r = apply(o, option_table[i].id, option_table[i].name, v, ret_error);
+                o->source[i] = OPTION_ENV;
+                int r = apply(o, option_table[i].id, option_table[i].name, v, &one);
+                if (r == -EINVAL)
+                        r = collect_error(&errors, strdup_printf("%s: %s", option_table[i].env, one)),
+                        one = mfree(one);
                 if (r < 0)
                         return r;
         }
@@ -334,10 +376,17 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         o->version = true;
                         continue;
                 }
+                if (c == OPT_CHECK_CONFIG) {
+                        o->check_config = true;
+                        continue;
+                }
                 if (c == '?' || c == ':') {
-                        *ret_error = strdup_printf("unknown option or missing value: %s (see --help)",
-                                                   argv[optind - 1]);
-                        return -EINVAL;
+                        int r = collect_error(
+                                &errors, strdup_printf("unknown option or missing value: %s (see --help)",
+                                                       argv[optind - 1]));
+                        if (r < 0)
+                                return r;
+                        continue;
                 }
                 if (c == OPT_ASSET_ROOT && !cli_roots) {
                         for (size_t i = 0; i < o->n_asset_roots; i++)
@@ -345,16 +394,24 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         o->n_asset_roots = 0;
                         cli_roots = true;
                 }
-                const char *name = "";
-                for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
-                        if (option_table[i].id == c)
-                                name = option_table[i].name;
-                int r = apply(o, c, name, optarg, ret_error);
+                int row = row_of(c);
+                if (row < 0)
+                        continue;
+                o->source[row] = OPTION_FLAG;
+                int r = apply(o, c, option_table[row].name, optarg, &one);
+                if (r == -EINVAL)
+                        r = collect_error(&errors, TAKE_PTR(one));
                 if (r < 0)
                         return r;
         }
         if (optind < argc) {
-                *ret_error = strdup_printf("unexpected argument \"%s\" (see --help)", argv[optind]);
+                int r = collect_error(
+                        &errors, strdup_printf("unexpected argument \"%s\" (see --help)", argv[optind]));
+                if (r < 0)
+                        return r;
+        }
+        if (errors) {
+                *ret_error = TAKE_PTR(errors);
                 return -EINVAL;
         }
 
@@ -390,4 +447,80 @@ void options_done(Options *o) {
         for (size_t i = 0; i < o->n_asset_roots; i++)
                 free(o->asset_roots[i]);
         *o = (Options){ 0 };
+}
+
+/* The effective value of the option in row i, as text into buf. */
+static void format_value(const Options *o, int id, char *buf, size_t size) {
+        buf[0] = 0;
+        switch (id) {
+        case OPT_LISTEN:
+                snprintf(buf, size, "%s", o->listen);
+                break;
+        case OPT_DATA_DIR:
+                snprintf(buf, size, "%s", o->data_dir);
+                break;
+        case OPT_FIRECRACKER_BINARY:
+                snprintf(buf, size, "%s", o->firecracker_binary);
+                break;
+        case OPT_CLOUD_HYPERVISOR_BINARY:
+                snprintf(buf, size, "%s", o->cloud_hypervisor_binary);
+                break;
+        case OPT_QEMU_BINARY:
+                snprintf(buf, size, "%s", o->qemu_binary);
+                break;
+        case OPT_DEFAULT_BACKEND:
+                snprintf(buf, size, "%s", o->default_backend);
+                break;
+        case OPT_ASSET_ROOT:
+                for (size_t i = 0, len = 0; i < o->n_asset_roots && len < size; i++)
+                        len += (size_t) snprintf(buf + len, size - len, "%s%s", i ? ":" : "",
+                                                 o->asset_roots[i]);
+                break;
+        case OPT_LOG_LEVEL:
+                snprintf(buf, size, "%s", log_level_to_string(o->log_level));
+                break;
+        case OPT_REQUEST_TIMEOUT:
+                snprintf(buf, size, "%u", o->request_timeout_s);
+                break;
+        case OPT_RESYNC_INTERVAL:
+                snprintf(buf, size, "%u", o->resync_interval_ms);
+                break;
+        case OPT_WORKERS:
+                snprintf(buf, size, "%u", o->workers);
+                break;
+        case OPT_MAX_VMS:
+                snprintf(buf, size, "%u", o->max_vms);
+                break;
+        case OPT_VMM_API_TIMEOUT:
+                snprintf(buf, size, "%u", o->vmm_api_timeout_ms);
+                break;
+        case OPT_CONSOLE_MAX:
+                snprintf(buf, size, "%" PRIu64, o->console_max_bytes);
+                break;
+        case OPT_METRICS_INTERVAL:
+                snprintf(buf, size, "%g", o->metrics_interval_ms / 1000.0);
+                break;
+        case OPT_METRICS_RETENTION:
+                snprintf(buf, size, "%g", (double) o->metrics_retention_ms / 3600000.0);
+                break;
+        case OPT_ROLLUP_RETENTION:
+                snprintf(buf, size, "%g", (double) o->rollup_retention_ms / 86400000.0);
+                break;
+        default:
+                snprintf(buf, size, "?");
+        }
+}
+
+void options_dump(const Options *o, FILE *f) {
+        for (size_t i = 0; i < ELEMENTSOF(option_table); i++) {
+                char value[1024], from[80];
+                format_value(o, option_table[i].id, value, sizeof value);
+                if (o->source[i] == OPTION_FLAG)
+                        snprintf(from, sizeof from, "flag --%s", option_table[i].name);
+                else if (o->source[i] == OPTION_ENV)
+                        snprintf(from, sizeof from, "env %s", option_table[i].env);
+                else
+                        snprintf(from, sizeof from, "default");
+                fprintf(f, "  %-24s %-40s (%s)\n", option_table[i].name, value, from);
+        }
 }

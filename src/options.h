@@ -7,9 +7,19 @@
  * globals' worth of state, but passed explicitly to whoever needs them.
  */
 
+#include <stdio.h>
+
 #include "util/util.h"
 
 #define OPTIONS_ASSET_ROOTS_MAX 16
+#define OPTIONS_MAX 48 /* rows of the option table (options.c) */
+
+/* Where an option's effective value came from. */
+typedef enum OptionSource {
+        OPTION_DEFAULT,
+        OPTION_ENV,
+        OPTION_FLAG,
+} OptionSource;
 
 typedef struct Options {
         char *listen; /* HOST:PORT */
@@ -40,10 +50,15 @@ typedef struct Options {
         int64_t rollup_retention_ms; /* hourly rollups kept this long */
         bool help;
         bool version;
+        bool check_config; /* --check-config: validate, print, exit */
+        uint8_t source[OPTIONS_MAX]; /* OptionSource, per row of the option table */
 } Options;
 
-/* Parse argv and environ into *o (which the caller zeroes). On a usage error
- * returns -EINVAL with a message in *ret_error. */
+/* Parse argv and environ into *o (which the caller zeroes). On usage errors
+ * returns -EINVAL with a message per error (one a line) in *ret_error. */
 int options_parse(int argc, char *argv[], Options *o, char **ret_error);
 void options_done(Options *o);
 void options_help(const char *argv0);
+/* Print every option's effective value and its source (default, the
+ * environment variable, or the flag), one a line. */
+void options_dump(const Options *o, FILE *f);

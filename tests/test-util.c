@@ -177,9 +177,64 @@ static void test_strset(void) {
         CHECK(!strset_contains(&s, "vm-1"));
 }
 
+/* Sources are recorded per option; every usage error is reported, one a line. */
+static void test_option_sources(void) {
+        Options o;
+        char *err = NULL;
+        setenv("METALD_WORKERS", "8", 1);
+        setenv("METALD_MAX_VMS", "7", 1);
+        CHECK(parse((char *[]){ "metald", "--workers", "3", "--check-config", NULL }, &o, &err) == 0);
+        CHECK(o.check_config);
+        CHECK_INTEQ(o.workers, 3);
+        CHECK_INTEQ(o.max_vms, 7);
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        options_dump(&o, f);
+        fclose(f);
+        CHECK(strstr(text, "(flag --workers)") != NULL);
+        CHECK(strstr(text, "(env METALD_MAX_VMS)") != NULL);
+        CHECK(strstr(text, "127.0.0.1:8080") != NULL);
+        free(text);
+        options_done(&o);
+        setenv("METALD_WORKERS", "100", 1);
+        CHECK(parse((char *[]){ "metald", "--bogus", "--max-vms", "x", NULL }, &o, &err) == -EINVAL);
+        CHECK(err && strstr(err, "METALD_WORKERS: --workers: \"100\""));
+        CHECK(err && strstr(err, "\nunknown option or missing value: --bogus"));
+        CHECK(err && strstr(err, "\n--max-vms: \"x\""));
+        free(err);
+        options_done(&o);
+        unsetenv("METALD_WORKERS");
+        unsetenv("METALD_MAX_VMS");
+}
+
+/* The journal is stderr only when JOURNAL_STREAM names stderr's device and inode. */
+static void test_log_target(void) {
+        struct stat st;
+        CHECK(fstat(STDERR_FILENO, &st) == 0);
+        char v[64];
+        snprintf(v, sizeof v, "%llu:%llu", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
+        setenv("JOURNAL_STREAM", v, 1);
+        CHECK(log_open());
+        CHECK(log_to_journal());
+        snprintf(v, sizeof v, "%llu:%llu", (unsigned long long) st.st_dev,
+                 (unsigned long long) st.st_ino + 1);
+        setenv("JOURNAL_STREAM", v, 1); /* another stream: stderr was redirected */
+        CHECK(!log_open());
+        setenv("JOURNAL_STREAM", "garbage", 1);
+        CHECK(!log_open());
+        unsetenv("JOURNAL_STREAM");
+        CHECK(!log_open());
+        CHECK(!log_to_journal());
+        CHECK_STREQ(log_level_to_string(LOG_LEVEL_WARNING), "warning");
+        CHECK(log_level_to_string(99) == NULL);
+}
+
 int main(void) {
         test_strset();
         test_util();
         test_options();
+        test_option_sources();
+        test_log_target();
         return test_done("test-util");
 }

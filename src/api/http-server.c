@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "api/proto-json.h"
 #include "util/log.h"
 
 const double http_latency_bounds_s[HTTP_LATENCY_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -35,6 +36,9 @@ struct HttpServer {
         size_t prefix_len;
         const RpcMethod *methods;
         size_t n_methods;
+        /* The schema's method i of methods, for the binary codec (NULL when the
+         * server has no service descriptor: JSON only). */
+        const ProtobufCMethodDescriptor **proto_methods;
         void *userdata;
         uint64_t body_deadline_us;
 };
@@ -46,6 +50,7 @@ typedef struct Request {
         char *body;
         size_t size;
         bool too_large;
+        bool proto; /* the binary codec (application/proto) in and out */
 } Request;
 
 static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status, char *text, const char *allow) {
@@ -65,6 +70,19 @@ static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status, cha
         return ret;
 }
 
+/* A successful answer in the binary codec; takes data. */
+static enum MHD_Result queue_proto(struct MHD_Connection *c, uint8_t *data, size_t size) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(size, data, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(data);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/proto");
+        enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
 static enum MHD_Result queue_error(struct MHD_Connection *c, const ConnectError *e, unsigned status) {
         return queue_json(c, status ? status : connect_code_http_status(e->code), connect_error_body(e),
                           NULL);
@@ -78,6 +96,12 @@ static bool content_type_is_json(const char *ct) {
         size_t n = strcspn(ct, "; \t");
         return (n == 16 && strncasecmp(ct, "application/json", n) == 0) ||
                (n == 33 && strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0);
+}
+
+/* The binary codec's content type, with or without parameters. */
+static bool content_type_is_proto(const char *ct) {
+        size_t n = ct ? strcspn(ct, "; \t") : 0;
+        return n == 17 && strncasecmp(ct, "application/proto", n) == 0;
 }
 
 static const RawRoute *find_raw(HttpServer *s, const char *url) {
@@ -166,31 +190,38 @@ static enum MHD_Result begin_get_request(HttpServer *s, struct MHD_Connection *c
         ConnectError e;
         const char *connect = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "connect");
         const char *encoding = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "encoding");
-        const char *message = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "message");
+        const char *message = NULL;
+        size_t n = 0;
+        if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "message", 7, &message, &n) != MHD_YES)
+                message = NULL, n = 0;
         const char *b64 = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "base64");
         const char *comp = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "compression");
         if (connect && !streq(connect, "v1")) {
                 connect_error(&e, CONNECT_INVALID_ARGUMENT, "connect=%s is not supported (use v1)", connect);
                 return queue_error(c, &e, 0);
         }
+        bool proto = encoding && streq(encoding, "proto") && s->proto_methods;
         if (!encoding) {
                 connect_error(&e, CONNECT_INVALID_ARGUMENT,
-                              "a Connect GET needs encoding=json in the query");
+                              "a Connect GET needs encoding=json or encoding=proto in the query");
                 return queue_error(c, &e, 0);
         }
-        if (!streq(encoding, "json")) {
-                connect_error(&e, CONNECT_UNIMPLEMENTED, "encoding=%s is not supported; use encoding=json",
-                              encoding);
+        if (!streq(encoding, "json") && !proto) {
+                connect_error(&e, CONNECT_UNIMPLEMENTED,
+                              "encoding=%s is not supported; use encoding=json or encoding=proto", encoding);
                 return queue_error(c, &e, 415);
         }
-        if ((b64 && !streq(b64, "0")) || (comp && !streq(comp, "identity"))) {
+        if (comp && !streq(comp, "identity")) {
                 connect_error(&e, CONNECT_UNIMPLEMENTED,
-                              "base64 and compression are not supported with encoding=json: send the "
-                              "message URL-encoded");
+                              "compression=%s is not supported: send the message uncompressed", comp);
                 return queue_error(c, &e, 0);
         }
-        size_t n = message ? strlen(message) : 0;
-        if (n > HTTP_BODY_MAX) {
+        if (b64 && !streq(b64, "0") && !streq(b64, "1")) {
+                connect_error(&e, CONNECT_INVALID_ARGUMENT, "base64=%s: expected 0 or 1", b64);
+                return queue_error(c, &e, 0);
+        }
+        bool base64 = b64 && streq(b64, "1");
+        if (n > (base64 ? HTTP_BODY_MAX / 3 * 4 + 4 : HTTP_BODY_MAX)) { /* the decoded size, at most */
                 connect_error(&e, CONNECT_RESOURCE_EXHAUSTED, "message exceeds the limit of %u bytes",
                               HTTP_BODY_MAX);
                 return queue_error(c, &e, 0);
@@ -200,11 +231,23 @@ static enum MHD_Result begin_get_request(HttpServer *s, struct MHD_Connection *c
                 return MHD_NO;
         req->method = m;
         req->started_us = now_mono_us();
+        req->proto = proto;
         *con_cls = req;
-        if (n > 0) {
-                req->body = strdup(message);
+        if (n > 0 && base64) {
+                int r = base64_decode_any(message, n, (uint8_t **) &req->body, &req->size);
+                if (r == -ENOMEM)
+                        return MHD_NO;
+                if (r < 0) {
+                        connect_error(&e, CONNECT_INVALID_ARGUMENT,
+                                      "message: not valid base64 (standard or URL-safe)");
+                        count_request(s, req, true);
+                        return queue_error(c, &e, 0);
+                }
+        } else if (n > 0) {
+                req->body = malloc(n);
                 if (!req->body)
                         return MHD_NO;
+                memcpy(req->body, message, n);
                 req->size = n;
         }
         return finish_request(s, c, req);
@@ -231,9 +274,11 @@ static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, co
                 return queue_json(c, 405, connect_error_body(&e), m->no_side_effects ? "GET, POST" : "POST");
         }
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-        if (!content_type_is_json(ct)) {
+        bool proto = s->proto_methods && content_type_is_proto(ct);
+        if (!proto && !content_type_is_json(ct)) {
                 connect_error(&e, CONNECT_UNIMPLEMENTED,
-                              "unsupported content type \"%s\"; send application/json", ct);
+                              "unsupported content type \"%s\"; send application/json%s", ct,
+                              s->proto_methods ? " or application/proto" : "");
                 return queue_error(c, &e, 415);
         }
         const char *pv = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connect-Protocol-Version");
@@ -253,6 +298,7 @@ static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, co
                 return MHD_NO;
         req->method = m;
         req->started_us = now_mono_us();
+        req->proto = proto;
         *con_cls = req;
         return MHD_YES;
 }
@@ -266,8 +312,20 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
                 count_request(s, req, true);
                 return queue_error(c, &e, 0);
         }
+        const ProtobufCMethodDescriptor *pm = req->proto ? s->proto_methods[req->method - s->methods] : NULL;
         json_t *in;
-        if (req->size == 0)
+        if (pm) {
+                char err[sizeof e.message];
+                int r = proto_unpack_json(pm->input, (const uint8_t *) req->body, req->size, &in, err,
+                                          sizeof err);
+                if (r == -ENOMEM)
+                        return MHD_NO;
+                if (r < 0) {
+                        connect_error(&e, CONNECT_INVALID_ARGUMENT, "%s", err);
+                        count_request(s, req, true);
+                        return queue_error(c, &e, 0);
+                }
+        } else if (req->size == 0)
                 in = json_object(); /* an empty message */
         else {
                 json_error_t jerr;
@@ -289,6 +347,24 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
         if (r < 0) {
                 json_decref(out);
                 return queue_error(c, &e, 0);
+        }
+        if (pm) {
+                uint8_t *data = NULL;
+                size_t size = 0;
+                char err[sizeof e.message];
+                r = proto_pack_json(pm->output, out, &data, &size, err, sizeof err);
+                json_decref(out);
+                if (r == -ENOMEM)
+                        return MHD_NO;
+                if (r < 0) {
+                        /* The handler answered something the schema does not hold: our bug. */
+                        log_error("%s: answer does not fit %s: %s", req->method->name, pm->output->name,
+                                  err);
+                        connect_error(&e, CONNECT_INTERNAL, "the answer does not fit %s: %s",
+                                      pm->output->name, err);
+                        return queue_error(c, &e, 0);
+                }
+                return queue_proto(c, data, size);
         }
         char *text = json_dumps(out, JSON_COMPACT);
         json_decref(out);
@@ -429,12 +505,34 @@ int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_
                 free(s);
                 return -ENOMEM;
         }
+        if (cfg->service) {
+                /* Every method served must be in the schema, or its binary form is unknown. */
+                s->proto_methods = calloc(n_methods ? n_methods : 1, sizeof *s->proto_methods);
+                for (size_t i = 0; s->proto_methods && i < n_methods; i++) {
+                        s->proto_methods[i] = protobuf_c_service_descriptor_get_method_by_name(
+                                cfg->service, methods[i].name);
+                        if (!s->proto_methods[i]) {
+                                *ret_error = strdup_printf("method %s is not in %s", methods[i].name,
+                                                           cfg->service->name);
+                                free(s->proto_methods);
+                                free(s->counters);
+                                free(s);
+                                return -EINVAL;
+                        }
+                }
+                if (!s->proto_methods) {
+                        free(s->counters);
+                        free(s);
+                        return -ENOMEM;
+                }
+        }
         int r = 0;
         if (listen_fd >= 0)
                 s->listen_fd = listen_fd;
         else
                 r = listen_socket(listen_address, &s->listen_fd, ret_error);
         if (r < 0) {
+                free(s->proto_methods);
                 free(s->counters);
                 free(s);
                 return r;
@@ -459,6 +557,7 @@ int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_
                                   (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
                 safe_close(s->listen_fd);
+                free(s->proto_methods);
                 free(s->counters);
                 free(s);
                 *ret_error = strdup_printf("cannot start the HTTP server on %s", listen_address);
@@ -487,6 +586,7 @@ HttpServer *http_server_stop(HttpServer *s) {
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);
         safe_close(s->listen_fd);
+        free(s->proto_methods);
         free(s->counters);
         return mfree(s);
 }

@@ -11,6 +11,7 @@
  */
 
 #include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
 
 #include "api/connect.h"
 
@@ -64,6 +65,10 @@ typedef struct HttpServerConfig {
         const char *prefix; /* "/vmprovisioner.v1.VmService/" */
         const RpcMethod *methods; /* must stay valid while the server runs */
         size_t n_methods;
+        /* The schema's service: when set, every method must be in it and the
+         * binary codec (application/proto, GET encoding=proto) is served too,
+         * converted to and from the handlers' JSON (api/proto-json.h). */
+        const ProtobufCServiceDescriptor *service;
         const RawRoute *raw_routes; /* plain GETs such as /metrics; may be NULL */
         size_t n_raw_routes;
         void *userdata; /* passed to every handler */

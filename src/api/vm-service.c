@@ -216,7 +216,7 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                 return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
         }
         crash_point("api-after-commit");
-        log_info("vm %s: created (backend %s)", id, b->name);
+        log_vm_info(id, b->name, NULL, "vm %s: created (backend %s)", id, b->name);
         reconciler_enqueue(m->reconciler, id);
         WaitOutcome out;
         _cleanup_(vm_row_freep) VmRow *now = NULL;
@@ -386,6 +386,8 @@ static int lifecycle_run(Manager *m, const LifecycleVerb *verb, const LifecycleR
         if (r < 0)
                 return store_failure(e, r, verb->rpc);
         crash_point("api-after-commit");
+        log_vm_info(req->vm_id, row->backend, NULL, "vm %s: %s: desired %s (generation %" PRId64 ")",
+                    req->vm_id, verb->rpc, vm_phase_to_string(row->desired), row->generation);
         reconciler_enqueue(m->reconciler, req->vm_id);
         WaitOutcome outcome;
         _cleanup_(vm_row_freep) VmRow *now = NULL;

@@ -967,10 +967,11 @@ static int qemu_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *r
                 return r;
         }
         if (launch.kvm)
-                log_debug("qemu: vm %s: pid %d (kvm)", spec->vm_id, (int) h.pid);
+                log_vm_debug(spec->vm_id, "qemu", NULL, "qemu: vm %s: pid %d (kvm)", spec->vm_id,
+                             (int) h.pid);
         else
-                log_debug("qemu: vm %s: pid %d (tcg, guest TSC %u kHz)", spec->vm_id, (int) h.pid,
-                          launch.tsc_khz);
+                log_vm_debug(spec->vm_id, "qemu", NULL, "qemu: vm %s: pid %d (tcg, guest TSC %u kHz)",
+                             spec->vm_id, (int) h.pid, launch.tsc_khz);
 
         _cleanup_free_ char *err = NULL;
         r = qemu_wait_qmp(&h, timeout_ms, &err);

@@ -178,15 +178,24 @@ typedef struct Pass {
         Reconciler *r;
         VmRow *row;
         const Backend *backend;
+        VmPhase last_logged; /* the state observe() last logged (starts as the row's) */
 } Pass;
 
 static int observe(Pass *p, const VmObservation *o) {
         int k = store_vm_observe(p->r->store, p->row->id, o);
+        /* The VM's story in the log (and the journal, by VM_ID): every state it enters. */
+        if (k >= 0 && o->observed != p->last_logged)
+                log_vm_info(p->row->id, p->row->backend, vm_phase_to_string(o->observed), "vm %s: %s%s%s",
+                            p->row->id, vm_phase_to_string(o->observed), o->reason ? ": " : "",
+                            o->reason ? o->reason : "");
+        if (k >= 0)
+                p->last_logged = o->observed;
         if (o->set_error)
                 atomic_fetch_add(&p->r->n_errors, 1);
         if (k < 0)
-                log_error("vm %s: recording state %s failed: %s", p->row->id,
-                          vm_phase_to_string(o->observed), strerror(-k));
+                log_vm_error(p->row->id, p->row->backend, vm_phase_to_string(o->observed),
+                             "vm %s: recording state %s failed: %s", p->row->id,
+                             vm_phase_to_string(o->observed), strerror(-k));
         notify_changed(p->r);
         return k;
 }
@@ -249,8 +258,9 @@ static void kill_unrecorded_vmms(const VmRow *row) {
                         return;
                 if (vmm_pid_start_time(pid, &st) < 0)
                         continue;
-                log_warning("vm %s: killing VMM pid %d that no record knows (spawned before a crash)",
-                            row->id, (int) pid);
+                log_vm_warning(row->id, row->backend, vm_phase_to_string(row->observed),
+                               "vm %s: killing VMM pid %d that no record knows (spawned before a crash)",
+                               row->id, (int) pid);
                 (void) vmm_kill(pid, st, sock, 5000);
         }
 }
@@ -289,8 +299,9 @@ static void step_failed(Pass *p, LifecycleAction a, int err, const char *msg, co
                 o.observed = VM_PHASE_FAILED;
                 o.set_failed_from = true;
                 o.failed_from = row->observed == VM_PHASE_FAILED ? row->failed_from : row->observed;
-                log_warning("vm %s: %s failed for good after %d attempt(s): %s", row->id,
-                            lifecycle_action_to_string(a), attempts, text ? text : "");
+                log_vm_warning(row->id, row->backend, vm_phase_to_string(row->observed),
+                               "vm %s: %s failed for good after %d attempt(s): %s", row->id,
+                               lifecycle_action_to_string(a), attempts, text ? text : "");
         } else {
                 uint64_t delay = (uint64_t) p->r->backoff_ms << (attempts - 1);
                 if (delay > BACKOFF_CAP_MS)
@@ -300,8 +311,9 @@ static void step_failed(Pass *p, LifecycleAction a, int err, const char *msg, co
                         vmm_destroy(spawned);
                         o.set_vmm = true;
                 }
-                log_info("vm %s: %s failed (attempt %d, retry in %" PRIu64 " ms): %s", row->id,
-                         lifecycle_action_to_string(a), attempts, delay, text ? text : "");
+                log_vm_info(row->id, row->backend, vm_phase_to_string(row->observed),
+                            "vm %s: %s failed (attempt %d, retry in %" PRIu64 " ms): %s", row->id,
+                            lifecycle_action_to_string(a), attempts, delay, text ? text : "");
                 enqueue_delayed(p->r, row->id, delay);
         }
         (void) observe(p, &o);
@@ -410,12 +422,14 @@ static int stop_vmm(Pass *p, bool force, const char **ret_how, char **ret_error)
                                 return 0;
                         }
                         *ret_how = "the guest did not power off in time; VMM killed";
-                        log_info("vm %s: guest did not power off within %d s; killing the VMM", row->id,
-                                 row->shutdown_timeout_s);
+                        log_vm_info(row->id, row->backend, vm_phase_to_string(row->observed),
+                                    "vm %s: guest did not power off within %d s; killing the VMM", row->id,
+                                    row->shutdown_timeout_s);
                 } else {
                         *ret_how = "graceful shutdown refused; VMM killed";
-                        log_info("vm %s: graceful shutdown refused (%s); killing the VMM", row->id,
-                                 serr ? serr : strerror(-k));
+                        log_vm_info(row->id, row->backend, vm_phase_to_string(row->observed),
+                                    "vm %s: graceful shutdown refused (%s); killing the VMM", row->id,
+                                    serr ? serr : strerror(-k));
                 }
         } else
                 *ret_how = force ? "VMM killed (forced)" : "VMM killed (guest not running)";
@@ -537,8 +551,9 @@ static int run_action(Pass *p, LifecycleAction a) {
         if ((a == ACTION_START || a == ACTION_REBOOT) && row->vmm.pid > 0) {
                 k = exit_watch_add(p->r->watch, row->id, row->vmm.pid, row->vmm.start_time);
                 if (k < 0)
-                        log_warning("vm %s: cannot watch VMM pid %d: %s (the periodic check still will)",
-                                    row->id, (int) row->vmm.pid, strerror(-k));
+                        log_vm_warning(row->id, row->backend, vm_phase_to_string(row->observed),
+                                       "vm %s: cannot watch VMM pid %d: %s (the periodic check still will)",
+                                       row->id, (int) row->vmm.pid, strerror(-k));
         }
         return 0;
 }
@@ -613,7 +628,8 @@ static int handle_vmm_exit(Pass *p, const char *why) {
         (void) store_event_append(r->store, row->id, clean ? "exited" : "crashed", row->observed,
                                   row->observed, row->generation, detail);
         _cleanup_free_ char *last_exit = strdup_printf("pid %d %s at %s", (int) row->vmm.pid, how, when);
-        log_info("vm %s: %s", row->id, detail ? detail : how);
+        log_vm_info(row->id, row->backend, vm_phase_to_string(row->observed), "vm %s: %s", row->id,
+                    detail ? detail : how);
 
         if (clean && !streq(row->restart_policy, "always")) {
                 _cleanup_free_ char *reason =
@@ -685,10 +701,12 @@ static void adopt_if_outside_scope(Pass *p) {
                                     cfg->memory_bytes + cfg->hotplug_bytes + VMM_MEMORY_OVERHEAD, cpus * 100,
                                     &err);
         if (k < 0)
-                log_warning("vm %s: VMM pid %d is outside its scope and cannot be moved: %s", row->id,
-                            (int) row->vmm.pid, err ? err : strerror(-k));
+                log_vm_warning(row->id, row->backend, vm_phase_to_string(row->observed),
+                               "vm %s: VMM pid %d is outside its scope and cannot be moved: %s", row->id,
+                               (int) row->vmm.pid, err ? err : strerror(-k));
         else
-                log_info("vm %s: VMM pid %d moved into %s", row->id, (int) row->vmm.pid, unit);
+                log_vm_info(row->id, row->backend, vm_phase_to_string(row->observed),
+                            "vm %s: VMM pid %d moved into %s", row->id, (int) row->vmm.pid, unit);
 }
 
 /*
@@ -726,8 +744,9 @@ static int probe_vm(Pass *p, const char *why) {
                         adopt_if_outside_scope(p);
                         int w = exit_watch_add(p->r->watch, row->id, row->vmm.pid, row->vmm.start_time);
                         if (w < 0)
-                                log_warning("vm %s: cannot watch VMM pid %d: %s", row->id,
-                                            (int) row->vmm.pid, strerror(-w));
+                                log_vm_warning(row->id, row->backend, vm_phase_to_string(row->observed),
+                                               "vm %s: cannot watch VMM pid %d: %s", row->id,
+                                               (int) row->vmm.pid, strerror(-w));
                         VmPhase seen = st == VMM_STATE_RUNNING ? VM_PHASE_RUNNING : VM_PHASE_PAUSED;
                         /* Transitional phases keep their intent: the step re-runs idempotently. */
                         if (!vm_phase_is_transitional(row->observed))
@@ -768,12 +787,16 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                 int k = store_vm_get(r->store, id, &row);
                 if (k < 0) {
                         if (k != -ENOENT)
-                                log_error("vm %s: cannot load: %s", id, strerror(-k));
+                                log_vm_error(id, NULL, NULL, "vm %s: cannot load: %s", id, strerror(-k));
                         return;
                 }
-                Pass p = { .r = r, .row = row, .backend = backend_find(row->backend) };
+                Pass p = { .r = r,
+                           .row = row,
+                           .backend = backend_find(row->backend),
+                           .last_logged = row->observed };
                 if (!p.backend) {
-                        log_error("vm %s: unknown backend %s", id, row->backend);
+                        log_vm_error(id, row->backend, vm_phase_to_string(row->observed),
+                                     "vm %s: unknown backend %s", id, row->backend);
                         return;
                 }
                 pthread_mutex_lock(&r->lock);
@@ -814,8 +837,9 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                             row->observed != VM_PHASE_DELETED && !isempty(row->run_dir)) {
                                 int c = console_cap(row->run_dir, r->console_max_bytes);
                                 if (c < 0)
-                                        log_warning("vm %s: cannot cap the console log: %s", id,
-                                                    strerror(-c));
+                                        log_vm_warning(id, row->backend, vm_phase_to_string(row->observed),
+                                                       "vm %s: cannot cap the console log: %s", id,
+                                                       strerror(-c));
                         }
                         if (row->observed_generation != row->generation) {
                                 VmObservation o = { .observed = row->observed,
@@ -826,8 +850,9 @@ static void reconcile_vm(Reconciler *r, const char *id) {
                         }
                         return;
                 }
-                log_debug("vm %s: %s -> %s: %s", id, vm_phase_to_string(row->observed),
-                          vm_phase_to_string(row->desired), lifecycle_action_to_string(a));
+                log_vm_debug(id, row->backend, vm_phase_to_string(row->observed), "vm %s: %s -> %s: %s", id,
+                             vm_phase_to_string(row->observed), vm_phase_to_string(row->desired),
+                             lifecycle_action_to_string(a));
                 if (run_action(&p, a) < 0)
                         return;
         }

@@ -22,7 +22,7 @@ MIRROR=${METALD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CACHE=${METALD_NSPAWN_CACHE:-/var/cache/metald/nspawn}
 # What metald and fcsim need at run time (libasan8/libubsan1 for the
 # sanitizer build), and the tools the checks use inside the container.
-PKGS=systemd,systemd-sysv,dbus,libmicrohttpd12,libjansson4,libcurl4,libsqlite3-0,libsystemd0,libasan8,libubsan1,curl,jq,sqlite3,procps,iproute2
+PKGS=systemd,systemd-sysv,dbus,libmicrohttpd12,libjansson4,libcurl4,libsqlite3-0,libsystemd0,libprotobuf-c1,libasan8,libubsan1,curl,jq,sqlite3,procps,iproute2
 # Bump TREE_REV when the way the tree is built changes.
 TREE_REV=1
 HASH=$(printf '%s\n' "$SUITE" "$PKGS" "$TREE_REV" | sha256sum | cut -c1-12)
@@ -435,6 +435,30 @@ check "booted again: in a fresh metald-vm-sd-1.scope" \
         "$(unit_of "$vmm1c") $(prop metald-vm-sd-1.scope ActiveState)" "metald-vm-sd-1.scope active"
 check "DeleteVm" "$(rpc DeleteVm '{"vm_id":"sd-2"}')" '200 {"success":true}'
 check "after delete the scope is gone" "$(wait_for 5 unit_gone metald-vm-sd-2.scope && echo gone)" gone
+
+# ---------------------------------------------------------------------------
+# Structured journal entries: metald's stderr is the journal (JOURNAL_STREAM),
+# so it logs with sd_journal_send and VM_ID=, BACKEND=, STATE= fields; one
+# VM's story is `journalctl VM_ID=<id>` and holds nothing of another VM.
+
+vmlog() { cx journalctl "VM_ID=$1" -o cat --no-pager 2>/dev/null; }
+story1=$(vmlog sd-1)
+check_match "journalctl VM_ID=sd-1: created" "$story1" 'vm sd-1: created \(backend firecracker\)'
+check_match "journalctl VM_ID=sd-1: booted" "$story1" 'vm sd-1: booting.*vm sd-1: running'
+check_match "journalctl VM_ID=sd-1: reboot, shutdown, boot again, in order" "$story1" \
+        'vm sd-1: RebootVm: desired running.*vm sd-1: ShutdownVm: desired shutdown.*vm sd-1: shutdown.*vm sd-1: BootVm: desired running'
+check "journalctl VM_ID=sd-1: nothing of another VM" "$(grep -c 'sd-[23]' <<<"$story1")" 0
+story2=$(vmlog sd-2)
+check_match "journalctl VM_ID=sd-2: its own story, to its deletion" "$story2" 'vm sd-2: created.*vm sd-2: running.*vm sd-2: DeleteVm.*vm sd-2: deleted'
+check "journalctl VM_ID=sd-2: nothing of sd-1" "$(grep -c 'sd-1' <<<"$story2")" 0
+fields=$(cx journalctl VM_ID=sd-1 -o json --no-pager 2>/dev/null |
+        jq -sr '[(map(.BACKEND) | unique | join(",")), (map(select(.STATE == "running")) | length > 0),
+                 (map(.CODE_FILE | test("^src/.*\\.c$")) | all), (map(.PRIORITY) | unique | join(",")),
+                 (map(.SYSLOG_IDENTIFIER) | unique | join(","))] | @tsv')
+check_match "journal fields: BACKEND, STATE, CODE_FILE, PRIORITY, SYSLOG_IDENTIFIER" "$fields" \
+        $'^firecracker\ttrue\ttrue\t[0-9,]*6[0-9,]*\tmetald$'
+check_match "lines not about a VM stay in metald's journal, without VM_ID" \
+        "$(cx journalctl -u metald.service -o json --no-pager 2>/dev/null | jq -r 'select(.VM_ID == null) | .MESSAGE' | grep -c .)" '^[1-9]'
 
 # The bus broker restarts under a running metald: the next scope goes
 # through a fresh connection.
