@@ -2,6 +2,8 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 
 #include "util/log.h"
@@ -24,7 +26,20 @@ enum {
         OPT_METRICS_INTERVAL,
         OPT_METRICS_RETENTION,
         OPT_ROLLUP_RETENTION,
+        OPT_SOCKET_GROUP,
+        OPT_TOKENS,
+        OPT_UNIX_USER,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY,
+        OPT_TLS_CLIENT_CA,
+        OPT_TLS_CLIENT_MAP,
+        OPT_INSECURE,
+        OPT_TENANT_QUOTA,
+        OPT_HOST_VCPUS,
+        OPT_HOST_MEMORY,
+        OPT_OVERCOMMIT,
         OPT_VERSION,
+        OPT_HASH_TOKEN,
 };
 
 /* One row per option: its long name, its environment variable, its help. The
@@ -35,40 +50,73 @@ static const struct {
         const char *env;
         const char *arg;
         const char *help;
+        bool repeatable; /* a list: blank-separated in the environment */
 } option_table[] = {
-        { "listen", OPT_LISTEN, "METALD_LISTEN", "HOST:PORT",
-          "address of the Connect API (default 127.0.0.1:8080)" },
+        { "listen", OPT_LISTEN, "METALD_LISTEN", "ADDRESS",
+          "where the Connect API listens: HOST:PORT or unix:/PATH; repeatable (default 127.0.0.1:8080)",
+          true },
+        { "socket-group", OPT_SOCKET_GROUP, "METALD_SOCKET_GROUP", "GROUP",
+          "group of the unix: sockets (mode 0660; default metald's own group)", false },
+        { "tokens", OPT_TOKENS, "METALD_TOKENS", "FILE",
+          "bearer tokens: lines of \"sha256:HEX TENANT ROLE\" (see --hash-token); re-read on SIGHUP",
+          false },
+        { "unix-user", OPT_UNIX_USER, "METALD_UNIX_USER", "USER=ROLE[:TENANT]",
+          "callers on a unix: socket with this uid (name or number) get ROLE; repeatable "
+          "(root is admin unless mapped)",
+          true },
+        { "tls-cert", OPT_TLS_CERT, "METALD_TLS_CERT", "FILE",
+          "serve TCP listeners over TLS with this PEM chain", false },
+        { "tls-key", OPT_TLS_KEY, "METALD_TLS_KEY", "FILE", "the PEM private key of --tls-cert", false },
+        { "tls-client-ca", OPT_TLS_CLIENT_CA, "METALD_TLS_CLIENT_CA", "FILE",
+          "accept client certificates signed by this CA: the CN is the tenant (role tenant) unless mapped",
+          false },
+        { "tls-client-map", OPT_TLS_CLIENT_MAP, "METALD_TLS_CLIENT_MAP", "CN=ROLE[:TENANT]",
+          "a client certificate with this CN gets ROLE; repeatable", true },
+        { "insecure", OPT_INSECURE, "METALD_INSECURE", NULL,
+          "allow a non-loopback TCP listener without authentication (everyone is an admin)", false },
+        { "tenant-quota", OPT_TENANT_QUOTA, "METALD_TENANT_QUOTA", "TENANT:vms=N,vcpus=N,memory=SIZE",
+          "most live VMs, vCPUs and memory a tenant may have; repeatable", true },
+        { "host-vcpus", OPT_HOST_VCPUS, "METALD_HOST_VCPUS", "N",
+          "vCPUs the host offers (default: its CPU count); enables the host capacity check", false },
+        { "host-memory", OPT_HOST_MEMORY, "METALD_HOST_MEMORY", "SIZE",
+          "memory the host offers, e.g. 64G (default: its RAM); enables the host capacity check", false },
+        { "overcommit", OPT_OVERCOMMIT, "METALD_OVERCOMMIT", "RATIO",
+          "VMs may get RATIO times the host's vCPUs and memory (default 1); enables the host capacity check",
+          false },
         { "data-dir", OPT_DATA_DIR, "METALD_DATA_DIR", "DIR",
-          "the SQLite database and one run directory per VM (default /var/lib/metald)" },
+          "the SQLite database and one run directory per VM (default /var/lib/metald)", false },
         { "firecracker-binary", OPT_FIRECRACKER_BINARY, "METALD_FIRECRACKER_BINARY", "PATH",
-          "the firecracker executable (default: firecracker in PATH)" },
+          "the firecracker executable (default: firecracker in PATH)", false },
         { "cloud-hypervisor-binary", OPT_CLOUD_HYPERVISOR_BINARY, "METALD_CLOUD_HYPERVISOR_BINARY", "PATH",
-          "the cloud-hypervisor executable (default: cloud-hypervisor in PATH)" },
+          "the cloud-hypervisor executable (default: cloud-hypervisor in PATH)", false },
         { "qemu-binary", OPT_QEMU_BINARY, "METALD_QEMU_BINARY", "PATH",
-          "the qemu-system-x86_64 executable (default: qemu-system-x86_64 in PATH)" },
+          "the qemu-system-x86_64 executable (default: qemu-system-x86_64 in PATH)", false },
         { "default-backend", OPT_DEFAULT_BACKEND, "METALD_DEFAULT_BACKEND", "NAME",
-          "backend for CreateVm requests that name none (default firecracker)" },
+          "backend for CreateVm requests that name none (default firecracker)", false },
         { "asset-root", OPT_ASSET_ROOT, "METALD_ASSET_ROOT", "DIR",
           "kernel, initrd and disk paths must resolve inside one of these; repeatable, "
-          "colon-separated in the environment (default /opt/vm-assets)" },
+          "colon-separated in the environment (default /opt/vm-assets)",
+          false },
         { "log-level", OPT_LOG_LEVEL, "METALD_LOG_LEVEL", "LEVEL",
-          "error, warning, info or debug (default info)" },
+          "error, warning, info or debug (default info)", false },
         { "request-timeout", OPT_REQUEST_TIMEOUT, "METALD_REQUEST_TIMEOUT", "SECONDS",
-          "how long a lifecycle call waits for its outcome (default 30)" },
+          "how long a lifecycle call waits for its outcome (default 30)", false },
         { "resync-interval", OPT_RESYNC_INTERVAL, "METALD_RESYNC_INTERVAL", "MS",
-          "how often every VM is checked against its VMM (default 2000)" },
-        { "workers", OPT_WORKERS, "METALD_WORKERS", "N", "reconcile worker threads (default 4)" },
-        { "max-vms", OPT_MAX_VMS, "METALD_MAX_VMS", "N", "most VMs that may exist at once (default 10000)" },
+          "how often every VM is checked against its VMM (default 2000)", false },
+        { "workers", OPT_WORKERS, "METALD_WORKERS", "N", "reconcile worker threads (default 4)", false },
+        { "max-vms", OPT_MAX_VMS, "METALD_MAX_VMS", "N", "most VMs that may exist at once (default 10000)",
+          false },
         { "console-max-bytes", OPT_CONSOLE_MAX, "METALD_CONSOLE_MAX_BYTES", "BYTES",
-          "cap of each VM's console log; older output is cut (default 4194304)" },
+          "cap of each VM's console log; older output is cut (default 4194304)", false },
         { "vmm-api-timeout", OPT_VMM_API_TIMEOUT, "METALD_VMM_API_TIMEOUT", "MS",
-          "timeout of each call to a VMM's API (default 5000)" },
+          "timeout of each call to a VMM's API (default 5000)", false },
         { "metrics-interval", OPT_METRICS_INTERVAL, "METALD_METRICS_INTERVAL", "SECONDS",
-          "how often each VM's usage is sampled; fractions allowed, 0 turns sampling off (default 10)" },
+          "how often each VM's usage is sampled; fractions allowed, 0 turns sampling off (default 10)",
+          false },
         { "metrics-retention", OPT_METRICS_RETENTION, "METALD_METRICS_RETENTION", "HOURS",
-          "how long raw usage samples are kept; fractions allowed (default 24)" },
+          "how long raw usage samples are kept; fractions allowed (default 24)", false },
         { "rollup-retention", OPT_ROLLUP_RETENTION, "METALD_ROLLUP_RETENTION", "DAYS",
-          "how long hourly usage rollups are kept; fractions allowed (default 90)" },
+          "how long hourly usage rollups are kept; fractions allowed (default 90)", false },
 };
 
 void options_help(const char *argv0) {
@@ -79,12 +127,14 @@ void options_help(const char *argv0) {
                argv0);
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++) {
                 char left[64];
-                snprintf(left, sizeof left, "--%s %s", option_table[i].name, option_table[i].arg);
+                snprintf(left, sizeof left, "--%s%s%s", option_table[i].name, option_table[i].arg ? " " : "",
+                         option_table[i].arg ? option_table[i].arg : "");
                 printf("  %-32s %s\n  %-32s [%s]\n", left, option_table[i].help, "", option_table[i].env);
         }
         printf("  %-32s %s\n  %-32s %s\n", "--help", "show this help", "--version", "show the version");
+        printf("  %-32s %s\n", "--hash-token", "read a token on stdin, print its --tokens hash and exit");
         printf("\nSignals: SIGTERM/SIGINT stop serving, finish requests in flight and exit 0;\n"
-               "the VMs keep running and are reattached at the next start.\n");
+               "the VMs keep running and are reattached at the next start. SIGHUP re-reads --tokens.\n");
 }
 
 static int parse_uint(const char *name, const char *v, unsigned min, unsigned max, unsigned *ret,
@@ -150,7 +200,111 @@ static int parse_duration(const char *name, const char *v, double unit_ms, int64
 static int apply(Options *o, int id, const char *name, const char *v, char **ret_error) {
         switch (id) {
         case OPT_LISTEN:
-                return set_string(&o->listen, v);
+                if (o->n_listens >= OPTIONS_LIST_MAX) {
+                        *ret_error = strdup_printf("--listen: at most %d addresses", OPTIONS_LIST_MAX);
+                        return -EINVAL;
+                }
+                if (!(o->listens[o->n_listens] = strdup(v)))
+                        return -ENOMEM;
+                o->listen = o->listens[0];
+                o->n_listens++;
+                return 0;
+        case OPT_SOCKET_GROUP:
+                return set_string(&o->socket_group, v);
+        case OPT_TOKENS:
+                if (v[0] != '/') {
+                        *ret_error = strdup_printf("--tokens: \"%s\" is not an absolute path (it is re-read "
+                                                   "on SIGHUP)",
+                                                   v);
+                        return -EINVAL;
+                }
+                return set_string(&o->tokens, v);
+        case OPT_UNIX_USER:
+        case OPT_TLS_CLIENT_MAP: {
+                bool unix_user = id == OPT_UNIX_USER;
+                size_t *n = unix_user ? &o->n_unix_users : &o->n_tls_client_maps;
+                PrincipalRule *rule = unix_user ? &o->unix_users[*n] : &o->tls_client_maps[*n];
+                if (*n >= OPTIONS_LIST_MAX) {
+                        *ret_error = strdup_printf("--%s: at most %d rules", name, OPTIONS_LIST_MAX);
+                        return -EINVAL;
+                }
+                *rule = (PrincipalRule){ 0 };
+                int r = principal_parse(name, v, rule->name, sizeof rule->name, &rule->caller, ret_error);
+                if (r < 0)
+                        return r;
+                if (unix_user) {
+                        char *end;
+                        errno = 0;
+                        unsigned long uid = strtoul(rule->name, &end, 10);
+                        struct passwd *pw;
+                        if (!*end && !errno && rule->name[0] != '-' && uid < UINT32_MAX)
+                                rule->uid = (uid_t) uid;
+                        else if ((pw = getpwnam(rule->name)))
+                                rule->uid = pw->pw_uid;
+                        else {
+                                *ret_error =
+                                        strdup_printf("--unix-user \"%s\": no user \"%s\"", v, rule->name);
+                                return -EINVAL;
+                        }
+                }
+                (*n)++;
+                return 0;
+        }
+        case OPT_TLS_CERT:
+                return set_string(&o->tls_cert, v);
+        case OPT_TLS_KEY:
+                return set_string(&o->tls_key, v);
+        case OPT_TLS_CLIENT_CA:
+                return set_string(&o->tls_client_ca, v);
+        case OPT_INSECURE:
+                if (!streq(v, "1") && !streq(v, "yes") && !streq(v, "true")) {
+                        *ret_error = strdup_printf("METALD_INSECURE: \"%s\" is not 1, yes or true", v);
+                        return -EINVAL;
+                }
+                o->insecure = true;
+                return 0;
+        case OPT_TENANT_QUOTA: {
+                if (o->n_tenant_quotas >= OPTIONS_LIST_MAX) {
+                        *ret_error = strdup_printf("--tenant-quota: at most %d tenants", OPTIONS_LIST_MAX);
+                        return -EINVAL;
+                }
+                TenantQuota q;
+                int r = tenant_quota_parse(v, &q, ret_error);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < o->n_tenant_quotas; i++)
+                        if (streq(o->tenant_quotas[i].tenant, q.tenant)) {
+                                *ret_error =
+                                        strdup_printf("--tenant-quota: tenant \"%s\" given twice", q.tenant);
+                                return -EINVAL;
+                        }
+                o->tenant_quotas[o->n_tenant_quotas++] = q;
+                return 0;
+        }
+        case OPT_HOST_VCPUS:
+                o->host_capacity = true;
+                return parse_uint(name, v, 1, 1u << 20, &o->host_vcpus, ret_error);
+        case OPT_HOST_MEMORY:
+                o->host_capacity = true;
+                if (size_parse(v, &o->host_memory) < 0 || o->host_memory < (1u << 20)) {
+                        *ret_error = strdup_printf(
+                                "--host-memory: \"%s\" is not a size of at least 1M (like 64G)", v);
+                        return -EINVAL;
+                }
+                return 0;
+        case OPT_OVERCOMMIT: {
+                char *end;
+                errno = 0;
+                double x = strtod(v, &end);
+                if (!*v || *end || errno || !(x >= 0.1 && x <= 1000)) {
+                        *ret_error =
+                                strdup_printf("--overcommit: \"%s\" is not a ratio between 0.1 and 1000", v);
+                        return -EINVAL;
+                }
+                o->host_capacity = true;
+                o->overcommit = x;
+                return 0;
+        }
         case OPT_DATA_DIR:
                 if (v[0] != '/') {
                         *ret_error = strdup_printf("--data-dir: \"%s\" is not an absolute path", v);
@@ -218,13 +372,69 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
         return -EINVAL;
 }
 
+/* Forget a repeatable option's values (the command line replaces the environment's). */
+static void clear_list(Options *o, int id) {
+        switch (id) {
+        case OPT_LISTEN:
+                for (size_t i = 0; i < o->n_listens; i++)
+                        o->listens[i] = mfree(o->listens[i]);
+                o->n_listens = 0;
+                o->listen = NULL;
+                break;
+        case OPT_UNIX_USER:
+                o->n_unix_users = 0;
+                break;
+        case OPT_TLS_CLIENT_MAP:
+                o->n_tls_client_maps = 0;
+                break;
+        case OPT_TENANT_QUOTA:
+                o->n_tenant_quotas = 0;
+                break;
+        }
+}
+
+/* Options that only make sense together. */
+static int check_combinations(Options *o, char **ret_error) {
+        if (!o->tls_cert != !o->tls_key) {
+                *ret_error = strdup("--tls-cert and --tls-key go together");
+                return -EINVAL;
+        }
+        if ((o->tls_client_ca || o->n_tls_client_maps) && !o->tls_cert) {
+                *ret_error = strdup("--tls-client-ca and --tls-client-map need TLS (--tls-cert, --tls-key)");
+                return -EINVAL;
+        }
+        if (o->n_tls_client_maps && !o->tls_client_ca) {
+                *ret_error = strdup("--tls-client-map needs --tls-client-ca");
+                return -EINVAL;
+        }
+        bool any_unix = false;
+        for (size_t i = 0; i < o->n_listens; i++)
+                any_unix = any_unix || strncmp(o->listens[i], "unix:", 5) == 0;
+        if ((o->socket_group || o->n_unix_users) && !any_unix) {
+                *ret_error = strdup_printf("--%s needs a --listen unix:/PATH",
+                                           o->socket_group ? "socket-group" : "unix-user");
+                return -EINVAL;
+        }
+        if (o->socket_group && !getgrnam(o->socket_group)) {
+                char *end;
+                unsigned long gid = strtoul(o->socket_group, &end, 10);
+                if (*end || !*o->socket_group || gid >= UINT32_MAX) {
+                        *ret_error = strdup_printf("--socket-group: no group \"%s\"", o->socket_group);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
-        struct option longopts[ELEMENTSOF(option_table) + 3];
+        struct option longopts[ELEMENTSOF(option_table) + 4];
         size_t n = 0;
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
-                longopts[n++] =
-                        (struct option){ option_table[i].name, required_argument, NULL, option_table[i].id };
+                longopts[n++] = (struct option){ option_table[i].name,
+                                                 option_table[i].arg ? required_argument : no_argument, NULL,
+                                                 option_table[i].id };
         longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+        longopts[n++] = (struct option){ "hash-token", no_argument, NULL, OPT_HASH_TOKEN };
         longopts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
         longopts[n] = (struct option){ 0 };
 
@@ -257,12 +467,26 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         }
                         continue;
                 }
+                if (option_table[i].repeatable) {
+                        _cleanup_free_ char *list = strdup(v);
+                        if (!list)
+                                return -ENOMEM;
+                        char *save = NULL;
+                        for (char *t = strtok_r(list, " \t\n", &save); t;
+                             t = strtok_r(NULL, " \t\n", &save)) {
+                                int r = apply(o, option_table[i].id, option_table[i].name, t, ret_error);
+                                if (r < 0)
+                                        return r;
+                        }
+                        continue;
+                }
                 int r = apply(o, option_table[i].id, option_table[i].name, v, ret_error);
                 if (r < 0)
                         return r;
         }
 
         bool cli_roots = false;
+        bool cli_lists[OPT_HASH_TOKEN + 1] = { false };
         int c;
         optind = 1;
         opterr = 0;
@@ -273,6 +497,10 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                 }
                 if (c == OPT_VERSION) {
                         o->version = true;
+                        continue;
+                }
+                if (c == OPT_HASH_TOKEN) {
+                        o->hash_token = true;
                         continue;
                 }
                 if (c == '?' || c == ':') {
@@ -287,10 +515,17 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         cli_roots = true;
                 }
                 const char *name = "";
+                bool repeatable = false;
                 for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
-                        if (option_table[i].id == c)
+                        if (option_table[i].id == c) {
                                 name = option_table[i].name;
-                int r = apply(o, c, name, optarg, ret_error);
+                                repeatable = option_table[i].repeatable;
+                        }
+                if (repeatable && c >= 0 && c <= OPT_HASH_TOKEN && !cli_lists[c]) {
+                        clear_list(o, c);
+                        cli_lists[c] = true;
+                }
+                int r = apply(o, c, name, optarg ? optarg : "1", ret_error);
                 if (r < 0)
                         return r;
         }
@@ -299,8 +534,11 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                 return -EINVAL;
         }
 
-        if (!o->listen && set_string(&o->listen, "127.0.0.1:8080") < 0)
+        if (o->n_listens == 0 && apply(o, OPT_LISTEN, "listen", "127.0.0.1:8080", ret_error) < 0)
                 return -ENOMEM;
+        int r = check_combinations(o, ret_error);
+        if (r < 0)
+                return r;
         if (!o->data_dir && set_string(&o->data_dir, "/var/lib/metald") < 0)
                 return -ENOMEM;
         if (!o->firecracker_binary && set_string(&o->firecracker_binary, "firecracker") < 0)
@@ -317,7 +555,13 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
 }
 
 void options_done(Options *o) {
-        free(o->listen);
+        for (size_t i = 0; i < o->n_listens; i++)
+                free(o->listens[i]);
+        free(o->socket_group);
+        free(o->tokens);
+        free(o->tls_cert);
+        free(o->tls_key);
+        free(o->tls_client_ca);
         free(o->data_dir);
         free(o->firecracker_binary);
         free(o->cloud_hypervisor_binary);
