@@ -82,6 +82,13 @@ out=$(as 4245 4245 4243 bash -c "urpc ListVms '{}' -H 'Authorization: Bearer $TO
 check "... it may use a token instead" "${out%% *}" 200
 out=$(as 4245 4245 "" bash -c "urpc ListVms '{}'")
 check "a uid outside the socket group cannot connect at all" "${out%% *}" 000
+if [ -n "${METALCTL:-}" ]; then
+        check_match "metalctl --url unix:PATH (root: admin) lists both tenants' VMs" \
+                "$("$METALCTL" --url unix:"$SOCK" list 2>&1 | tr '\n' ' ')" "u-1.*g-1|g-1.*u-1"
+        out=$(as 4242 4242 4243 "$METALCTL" --url unix:"$SOCK" list 2>&1)
+        check "metalctl over the socket as uid 4242 sees acme's VM, not globex's" \
+                "$(grep -c 'u-1' <<<"$out") $(grep -c 'g-1' <<<"$out")" "1 0"
+fi
 check "TCP still serves beside the socket (needs a token)" \
         "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/vmprovisioner.v1.VmService/ListVms" -d '{}')" 401
 stop_metald
