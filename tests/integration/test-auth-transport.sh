@@ -54,6 +54,11 @@ urpc() {
                 { body=$(cat); echo "${body##*$'\n'} ${body%$'\n'*}"; }
 }
 code() { jf .code "${1#* }"; }
+# stop_metald, and check it exits 0 (under ASan: no leak, no error).
+stop_clean() {
+        stop_metald
+        check "metald stops cleanly (exit 0)" "$?" 0
+}
 export -f urpc jf
 export SOCK
 
@@ -91,7 +96,7 @@ if [ -n "${METALCTL:-}" ]; then
 fi
 check "TCP still serves beside the socket (needs a token)" \
         "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/vmprovisioner.v1.VmService/ListVms" -d '{}')" 401
-stop_metald
+stop_clean
 check "the socket file is removed at stop" "$([ -e "$SOCK" ] && echo left || echo gone)" gone
 
 # A regular file at the socket path is never replaced.
@@ -105,7 +110,7 @@ rm -f "$SOCK"
 start_metald --listen unix:"$SOCK" || exit 1
 out=$(as 4242 4242 "" bash -c "urpc ListVms '{}'")
 check "without --socket-group only root's group may connect (uid 4242 cannot)" "${out%% *}" 000
-stop_metald
+stop_clean
 
 # ---- TLS --------------------------------------------------------------------------------------------------------
 C=$T/certs
@@ -171,7 +176,7 @@ check "CN=ops may read GET /metrics" \
 out=$(trpc evil ListVms '{}')
 check "a certificate from another CA with CN=ops: unauthenticated" "$(code "$out")" unauthenticated
 check_match "... saying why" "$(jf .message "${out#* }")" "not signed by --tls-client-ca"
-stop_metald
+stop_clean
 
 out=$(timeout 10 "$METALD" --listen 127.0.0.1:8444 --data-dir "$DATA" --tls-cert "$C/server.pem" 2>&1); rc=$?
 check "--tls-cert without --tls-key: refused" "$rc $out" "2 metald: --tls-cert and --tls-key go together"
@@ -183,6 +188,7 @@ check_match "... naming TLS" "$out" "TLS certificate and key"
 systemd-socket-activate -l 127.0.0.1:8090 -l "$T/act.sock" -- "$METALD" --data-dir "$DATA" \
         --firecracker-binary "$FCSIM" --asset-root "$ASSETS" >>"$T/metald.log" 2>&1 &
 ACT_PID=$!
+for _ in $(seq 1 100); do [ -S "$T/act.sock" ] && break; sleep 0.05; done # bound: connections now wait for metald
 st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:8090/vmprovisioner.v1.VmService/ListVms -d '{}')
 check "socket activation: the TCP socket systemd passed serves" "$st" 200
 st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --unix-socket "$T/act.sock" -X POST http://x/vmprovisioner.v1.VmService/ListVms -d '{}')
@@ -191,4 +197,5 @@ check_match "... metald says it took 2 sockets" "$(grep 'socket(s) systemd passe
 kill -TERM $ACT_PID 2>/dev/null
 wait $ACT_PID 2>/dev/null
 
+check "no sanitizer report in the log" "$(grep -c -E 'Sanitizer|runtime error' "$T/metald.log")" 0
 finish

@@ -40,6 +40,11 @@ arpc() {
                 { body=$(cat); echo "${body##*$'\n'} ${body%$'\n'*}"; }
 }
 code() { jf .code "${1#* }"; }
+# stop_metald, and check it exits 0 (under ASan: no leak, no error).
+stop_clean() {
+        stop_metald
+        check "metald stops cleanly (exit 0)" "$?" 0
+}
 status() { echo "${1%% *}"; }
 
 # ---- --hash-token ------------------------------------------------------------------------------------
@@ -171,7 +176,7 @@ check_match "SIGHUP with a broken file: the old table stays and the line is logg
         "$(grep "keeping the old tokens" "$T/metald.log")" "tokens:7: expected"
 check "... acme's token still works" "$(status "$(arpc $ACME_TOK ListVms '{}')")" 200
 write_tokens
-stop_metald
+stop_clean
 
 # ---- quotas ---------------------------------------------------------------------------------------------------------
 start_metald --tokens "$TOKENS" --tenant-quota "acme:vms=3,vcpus=4,memory=512M" --tenant-quota "initech:vms=3" || exit 1
@@ -205,7 +210,7 @@ ex_n=$(cat "$T"/conc-* | grep -c 'resource_exhausted')
 check "8 concurrent creates against vms=3: 3 succeed" "$ok_n" 3
 check "... 5 are resource_exhausted" "$ex_n" 5
 check "... and the database holds 3" "$(sql "SELECT count(*) FROM vms WHERE customer_id='initech' AND deleted_at IS NULL")" 3
-stop_metald
+stop_clean
 
 # ---- host capacity --------------------------------------------------------------------------------------------------
 live_vcpus=$(sql "SELECT sum(json_extract(config_json, '\$.cpu.maxVcpuCount')) FROM vms WHERE deleted_at IS NULL")
@@ -221,12 +226,12 @@ check "exactly filling the capacity: created" "$(status "$out")" 200
 arpc $ADMIN_TOK DeleteVm '{"vm_id":"fit-1"}' >/dev/null
 out=$(arpc $ADMIN_TOK CreateVm "{\"vm_id\":\"fit-2\",\"config\":$(config $((big - 1)))}")
 check "a deleted VM's vCPUs are free again" "$(status "$out")" 200
-stop_metald
+stop_clean
 start_metald --tokens "$TOKENS" --host-memory 1G --host-vcpus 1000 || exit 1
 out=$(arpc $ADMIN_TOK CreateVm "{\"vm_id\":\"mem-1\",\"config\":$(config 1 1073741824)}")
 check_match "over host memory: resource_exhausted naming it" "$(code "$out") $(jf .message "${out#* }")" \
         "resource_exhausted host capacity: .* bytes of memory"
-stop_metald
+stop_clean
 
 # ---- non-loopback listeners -------------------------------------------------------------------------------------------
 ip addr add 10.77.0.1/32 dev lo
@@ -247,4 +252,5 @@ for _ in $(seq 1 100); do st=$(curl -s -o /dev/null -w '%{http_code}' -X POST ht
 check "with --tokens a non-loopback listener starts, and wants a token" "$st" 401
 kill -TERM $pid; wait $pid
 
+check "no sanitizer report in the log" "$(grep -c -E 'Sanitizer|runtime error' "$T/metald.log")" 0
 finish
