@@ -210,6 +210,12 @@ static int healthz(void *userdata, char **ret_body, const char **ret_content_typ
         return *ret_body ? 0 : -ENOMEM;
 }
 
+/* The HTTP server's authentication hook: the Auth object decides. */
+static int authenticate_caller(void *userdata, const CallerCredentials *cred, RpcCaller *ret,
+                               ConnectError *e) {
+        return auth_authenticate(userdata, cred, ret, e);
+}
+
 const RawRoute manager_raw_routes[] = {
         { "/healthz", healthz, RPC_PUBLIC },
         { "/metrics", metrics_service_prometheus, RPC_HOST_READ },
@@ -306,7 +312,7 @@ int manager_startup(Manager *m, char **ret_error) {
                 .tls_cert_pem = cert,
                 .tls_key_pem = key,
                 .tls_trust_pem = trust,
-                .authenticate = (HttpAuthenticate) auth_authenticate,
+                .authenticate = authenticate_caller,
                 .auth_userdata = m->auth,
                 .prefix = VM_SERVICE_PREFIX,
                 .methods = vm_service_methods,

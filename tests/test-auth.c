@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "api/auth.h"
+#include "options.h"
 #include "test.h"
 
 /* sha256("tenant-a-secret-token-0001") etc., computed by token_hash_text. */
@@ -295,6 +296,87 @@ static void test_access(void) {
         CHECK(!rpc_caller_sees(&reader, "acmex"));
 }
 
+static int parse(char **argv, Options *o, char **err) {
+        int argc = 0;
+        while (argv[argc])
+                argc++;
+        memset(o, 0, sizeof *o);
+        *err = NULL;
+        return options_parse(argc, argv, o, err);
+}
+
+/* parse must fail naming want. */
+static void check_refused(char **argv, const char *want) {
+        Options o;
+        char *err;
+        CHECK(parse(argv, &o, &err) == -EINVAL);
+        if (!err || !strstr(err, want)) {
+                fprintf(stderr, "error \"%s\" does not contain \"%s\"\n", err ? err : "(none)", want);
+                CHECK(false);
+        }
+        free(err);
+        options_done(&o);
+}
+
+static void test_options(void) {
+        Options o;
+        char *err;
+        unsetenv("METALD_LISTEN");
+        setenv("METALD_LISTEN", "127.0.0.1:1 unix:/run/a.sock", 1);
+        setenv("METALD_INSECURE", "1", 1);
+        CHECK(parse((char *[]){ "metald", NULL }, &o, &err) == 0);
+        CHECK_INTEQ(o.n_listens, 2);
+        CHECK_STREQ(o.listens[1], "unix:/run/a.sock");
+        CHECK_STREQ(o.listen, "127.0.0.1:1");
+        CHECK(o.insecure);
+        options_done(&o);
+        unsetenv("METALD_INSECURE");
+        /* The command line replaces the environment's list. */
+        CHECK(parse((char *[]){ "metald", "--listen", "unix:/run/b.sock", "--listen", "[::1]:2",
+                                "--unix-user", "0=read-only", "--unix-user", "root=tenant:acme", "--tokens",
+                                "/etc/t", "--tenant-quota", "acme:vms=2", "--tenant-quota",
+                                "globex:memory=1G", "--overcommit", "1.5", "--insecure", NULL },
+                    &o, &err) == 0);
+        CHECK_INTEQ(o.n_listens, 2);
+        CHECK_STREQ(o.listen, "unix:/run/b.sock");
+        CHECK_INTEQ(o.n_unix_users, 2);
+        CHECK(o.unix_users[0].uid == 0 && o.unix_users[0].caller.role == CALLER_READ_ONLY);
+        CHECK(o.unix_users[1].uid == 0 && o.unix_users[1].caller.role == CALLER_TENANT);
+        CHECK_INTEQ(o.n_tenant_quotas, 2);
+        CHECK(o.tenant_quotas[1].memory_bytes == 1ull << 30);
+        CHECK(o.host_capacity && o.overcommit == 1.5 && o.insecure);
+        options_done(&o);
+        unsetenv("METALD_LISTEN");
+        CHECK(parse((char *[]){ "metald", NULL }, &o, &err) == 0);
+        CHECK(!o.host_capacity && !o.insecure && o.n_listens == 1);
+        options_done(&o);
+
+        check_refused((char *[]){ "metald", "--tls-cert", "/c", NULL },
+                      "--tls-cert and --tls-key go together");
+        check_refused((char *[]){ "metald", "--tls-client-ca", "/ca", NULL }, "need TLS");
+        check_refused((char *[]){ "metald", "--tls-cert", "/c", "--tls-key", "/k", "--tls-client-map",
+                                  "x=admin", NULL },
+                      "--tls-client-map needs --tls-client-ca");
+        check_refused((char *[]){ "metald", "--socket-group", "root", NULL },
+                      "--socket-group needs a --listen unix:");
+        check_refused(
+                (char *[]){ "metald", "--listen", "unix:/s", "--unix-user", "no-such-user-xyz=admin", NULL },
+                "no user \"no-such-user-xyz\"");
+        check_refused(
+                (char *[]){ "metald", "--listen", "unix:/s", "--socket-group", "no-such-group-xyz", NULL },
+                "no group");
+        check_refused((char *[]){ "metald", "--tokens", "relative", NULL }, "not an absolute path");
+        check_refused(
+                (char *[]){ "metald", "--tenant-quota", "a:vms=1", "--tenant-quota", "a:vcpus=2", NULL },
+                "given twice");
+        check_refused((char *[]){ "metald", "--overcommit", "0", NULL }, "--overcommit");
+        check_refused((char *[]){ "metald", "--host-memory", "lots", NULL }, "--host-memory");
+        check_refused((char *[]){ "metald", "--insecure=yes", NULL }, "--insecure");
+        setenv("METALD_INSECURE", "maybe", 1);
+        check_refused((char *[]){ "metald", NULL }, "METALD_INSECURE");
+        unsetenv("METALD_INSECURE");
+}
+
 int main(void) {
         test_hash_text();
         test_parse_good();
@@ -304,5 +386,6 @@ int main(void) {
         test_quota_and_size();
         test_authenticate();
         test_access();
+        test_options();
         return test_done("test-auth");
 }

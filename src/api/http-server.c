@@ -75,6 +75,8 @@ static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status, cha
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         if (allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        if (status == 401) /* RFC 6750: say which scheme would do */
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"metald\"");
         enum MHD_Result ret = MHD_queue_response(c, status, resp);
         MHD_destroy_response(resp);
         return ret;

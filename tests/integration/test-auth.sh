@@ -67,6 +67,9 @@ start_metald --tokens "$TOKENS" || exit 1
 out=$(arpc - ListVms '{}')
 check "no token: 401" "$(status "$out")" 401
 check "no token: unauthenticated" "$(code "$out")" unauthenticated
+check_match "401 says WWW-Authenticate: Bearer" \
+        "$(curl -s -D - -o /dev/null -X POST "$URL/vmprovisioner.v1.VmService/ListVms" -d '{}' | tr -d '\r')" \
+        'WWW-Authenticate: Bearer realm="metald"'
 out=$(arpc wrong-token-0123456789abcdef ListVms '{}')
 check "bad token: 401 unauthenticated" "$(status "$out") $(code "$out")" "401 unauthenticated"
 out=$(curl -s -w '\n%{http_code}' -X POST "$URL/vmprovisioner.v1.VmService/ListVms" -H "Authorization: Basic YTpi" -d '{}')
