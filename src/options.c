@@ -50,74 +50,71 @@ static const struct {
         const char *env;
         const char *arg;
         const char *help;
-        bool repeatable; /* a list: blank-separated in the environment */
 } option_table[] = {
         { "listen", OPT_LISTEN, "METALD_LISTEN", "ADDRESS",
-          "where the Connect API listens: HOST:PORT or unix:/PATH; repeatable (default 127.0.0.1:8080)",
-          true },
+          "where the Connect API listens: HOST:PORT or unix:/PATH; repeatable (default 127.0.0.1:8080)" },
         { "socket-group", OPT_SOCKET_GROUP, "METALD_SOCKET_GROUP", "GROUP",
-          "group of the unix: sockets (mode 0660; default metald's own group)", false },
+          "group of the unix: sockets (mode 0660; default metald's own group)" },
         { "tokens", OPT_TOKENS, "METALD_TOKENS", "FILE",
-          "bearer tokens: lines of \"sha256:HEX TENANT ROLE\" (see --hash-token); re-read on SIGHUP",
-          false },
+          "bearer tokens: lines of \"sha256:HEX TENANT ROLE\" (see --hash-token); re-read on SIGHUP" },
         { "unix-user", OPT_UNIX_USER, "METALD_UNIX_USER", "USER=ROLE[:TENANT]",
           "callers on a unix: socket with this uid (name or number) get ROLE; repeatable "
-          "(root is admin unless mapped)",
-          true },
+          "(root is admin unless mapped)" },
         { "tls-cert", OPT_TLS_CERT, "METALD_TLS_CERT", "FILE",
-          "serve TCP listeners over TLS with this PEM chain", false },
-        { "tls-key", OPT_TLS_KEY, "METALD_TLS_KEY", "FILE", "the PEM private key of --tls-cert", false },
+          "serve TCP listeners over TLS with this PEM chain" },
+        { "tls-key", OPT_TLS_KEY, "METALD_TLS_KEY", "FILE", "the PEM private key of --tls-cert" },
         { "tls-client-ca", OPT_TLS_CLIENT_CA, "METALD_TLS_CLIENT_CA", "FILE",
-          "accept client certificates signed by this CA: the CN is the tenant (role tenant) unless mapped",
-          false },
+          "accept client certificates signed by this CA: the CN is the tenant (role tenant) unless mapped" },
         { "tls-client-map", OPT_TLS_CLIENT_MAP, "METALD_TLS_CLIENT_MAP", "CN=ROLE[:TENANT]",
-          "a client certificate with this CN gets ROLE; repeatable", true },
+          "a client certificate with this CN gets ROLE; repeatable" },
         { "insecure", OPT_INSECURE, "METALD_INSECURE", NULL,
-          "allow a non-loopback TCP listener without authentication (everyone is an admin)", false },
+          "allow a non-loopback TCP listener without authentication (everyone is an admin)" },
         { "tenant-quota", OPT_TENANT_QUOTA, "METALD_TENANT_QUOTA", "TENANT:vms=N,vcpus=N,memory=SIZE",
-          "most live VMs, vCPUs and memory a tenant may have; repeatable", true },
+          "most live VMs, vCPUs and memory a tenant may have; repeatable" },
         { "host-vcpus", OPT_HOST_VCPUS, "METALD_HOST_VCPUS", "N",
-          "vCPUs the host offers (default: its CPU count); enables the host capacity check", false },
+          "vCPUs the host offers (default: its CPU count); enables the host capacity check" },
         { "host-memory", OPT_HOST_MEMORY, "METALD_HOST_MEMORY", "SIZE",
-          "memory the host offers, e.g. 64G (default: its RAM); enables the host capacity check", false },
+          "memory the host offers, e.g. 64G (default: its RAM); enables the host capacity check" },
         { "overcommit", OPT_OVERCOMMIT, "METALD_OVERCOMMIT", "RATIO",
-          "VMs may get RATIO times the host's vCPUs and memory (default 1); enables the host capacity check",
-          false },
+          "VMs may get RATIO times the host's vCPUs and memory (default 1); enables the host capacity "
+          "check" },
         { "data-dir", OPT_DATA_DIR, "METALD_DATA_DIR", "DIR",
-          "the SQLite database and one run directory per VM (default /var/lib/metald)", false },
+          "the SQLite database and one run directory per VM (default /var/lib/metald)" },
         { "firecracker-binary", OPT_FIRECRACKER_BINARY, "METALD_FIRECRACKER_BINARY", "PATH",
-          "the firecracker executable (default: firecracker in PATH)", false },
+          "the firecracker executable (default: firecracker in PATH)" },
         { "cloud-hypervisor-binary", OPT_CLOUD_HYPERVISOR_BINARY, "METALD_CLOUD_HYPERVISOR_BINARY", "PATH",
-          "the cloud-hypervisor executable (default: cloud-hypervisor in PATH)", false },
+          "the cloud-hypervisor executable (default: cloud-hypervisor in PATH)" },
         { "qemu-binary", OPT_QEMU_BINARY, "METALD_QEMU_BINARY", "PATH",
-          "the qemu-system-x86_64 executable (default: qemu-system-x86_64 in PATH)", false },
+          "the qemu-system-x86_64 executable (default: qemu-system-x86_64 in PATH)" },
         { "default-backend", OPT_DEFAULT_BACKEND, "METALD_DEFAULT_BACKEND", "NAME",
-          "backend for CreateVm requests that name none (default firecracker)", false },
+          "backend for CreateVm requests that name none (default firecracker)" },
         { "asset-root", OPT_ASSET_ROOT, "METALD_ASSET_ROOT", "DIR",
           "kernel, initrd and disk paths must resolve inside one of these; repeatable, "
-          "colon-separated in the environment (default /opt/vm-assets)",
-          false },
+          "colon-separated in the environment (default /opt/vm-assets)" },
         { "log-level", OPT_LOG_LEVEL, "METALD_LOG_LEVEL", "LEVEL",
-          "error, warning, info or debug (default info)", false },
+          "error, warning, info or debug (default info)" },
         { "request-timeout", OPT_REQUEST_TIMEOUT, "METALD_REQUEST_TIMEOUT", "SECONDS",
-          "how long a lifecycle call waits for its outcome (default 30)", false },
+          "how long a lifecycle call waits for its outcome (default 30)" },
         { "resync-interval", OPT_RESYNC_INTERVAL, "METALD_RESYNC_INTERVAL", "MS",
-          "how often every VM is checked against its VMM (default 2000)", false },
-        { "workers", OPT_WORKERS, "METALD_WORKERS", "N", "reconcile worker threads (default 4)", false },
-        { "max-vms", OPT_MAX_VMS, "METALD_MAX_VMS", "N", "most VMs that may exist at once (default 10000)",
-          false },
+          "how often every VM is checked against its VMM (default 2000)" },
+        { "workers", OPT_WORKERS, "METALD_WORKERS", "N", "reconcile worker threads (default 4)" },
+        { "max-vms", OPT_MAX_VMS, "METALD_MAX_VMS", "N", "most VMs that may exist at once (default 10000)" },
         { "console-max-bytes", OPT_CONSOLE_MAX, "METALD_CONSOLE_MAX_BYTES", "BYTES",
-          "cap of each VM's console log; older output is cut (default 4194304)", false },
+          "cap of each VM's console log; older output is cut (default 4194304)" },
         { "vmm-api-timeout", OPT_VMM_API_TIMEOUT, "METALD_VMM_API_TIMEOUT", "MS",
-          "timeout of each call to a VMM's API (default 5000)", false },
+          "timeout of each call to a VMM's API (default 5000)" },
         { "metrics-interval", OPT_METRICS_INTERVAL, "METALD_METRICS_INTERVAL", "SECONDS",
-          "how often each VM's usage is sampled; fractions allowed, 0 turns sampling off (default 10)",
-          false },
+          "how often each VM's usage is sampled; fractions allowed, 0 turns sampling off (default 10)" },
         { "metrics-retention", OPT_METRICS_RETENTION, "METALD_METRICS_RETENTION", "HOURS",
-          "how long raw usage samples are kept; fractions allowed (default 24)", false },
+          "how long raw usage samples are kept; fractions allowed (default 24)" },
         { "rollup-retention", OPT_ROLLUP_RETENTION, "METALD_ROLLUP_RETENTION", "DAYS",
-          "how long hourly usage rollups are kept; fractions allowed (default 90)", false },
+          "how long hourly usage rollups are kept; fractions allowed (default 90)" },
 };
+
+/* Options that may be given several times (a list: blank-separated in the environment). */
+static bool option_repeatable(int id) {
+        return id == OPT_LISTEN || id == OPT_UNIX_USER || id == OPT_TLS_CLIENT_MAP || id == OPT_TENANT_QUOTA;
+}
 
 void options_help(const char *argv0) {
         printf("Usage: %s [OPTIONS]\n\n"
@@ -467,7 +464,7 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         }
                         continue;
                 }
-                if (option_table[i].repeatable) {
+                if (option_repeatable(option_table[i].id)) {
                         _cleanup_free_ char *list = strdup(v);
                         if (!list)
                                 return -ENOMEM;
@@ -519,7 +516,7 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                 for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
                         if (option_table[i].id == c) {
                                 name = option_table[i].name;
-                                repeatable = option_table[i].repeatable;
+                                repeatable = option_repeatable(c);
                         }
                 if (repeatable && c >= 0 && c <= OPT_HASH_TOKEN && !cli_lists[c]) {
                         clear_list(o, c);
