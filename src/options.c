@@ -407,9 +407,11 @@ static int check_combinations(Options *o, char **ret_error) {
         bool any_unix = false;
         for (size_t i = 0; i < o->n_listens; i++)
                 any_unix = any_unix || strncmp(o->listens[i], "unix:", 5) == 0;
-        if ((o->socket_group || o->n_unix_users) && !any_unix) {
-                *ret_error = strdup_printf("--%s needs a --listen unix:/PATH",
-                                           o->socket_group ? "socket-group" : "unix-user");
+        /* (--unix-user is fine without: systemd may pass the Unix socket.) */
+        if (o->socket_group && !any_unix) {
+                *ret_error =
+                        strdup("--socket-group needs a --listen unix:/PATH (under socket activation, set "
+                               "SocketGroup= in the .socket unit)");
                 return -EINVAL;
         }
         if (o->socket_group && !getgrnam(o->socket_group)) {

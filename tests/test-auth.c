@@ -3,6 +3,7 @@
  * who auth_authenticate makes each kind of caller. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/auth.h"
@@ -135,6 +136,12 @@ static void test_load(void) {
         char *err = NULL;
         CHECK(token_table_load(path, &t, &err) == 0 && t && t->n == 1);
         token_table_free(t);
+        chmod(path, 0646);
+        t = NULL;
+        err = NULL;
+        CHECK(token_table_load(path, &t, &err) == -EPERM && !t);
+        CHECK(err && strstr(err, "writable by every user"));
+        free(err);
         unlink(path);
         t = NULL;
         CHECK(token_table_load(path, &t, &err) == -ENOENT);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "util/log.h"
 
@@ -153,6 +154,15 @@ int token_table_parse(const char *text, const char *source, TokenTable **ret, ch
 int token_table_load(const char *path, TokenTable **ret, char **ret_error) {
         _cleanup_free_ char *text = NULL;
         size_t size = 0;
+        struct stat st;
+        /* Whoever can write the file can make themselves an admin. */
+        if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
+                *ret_error =
+                        strdup_printf("--tokens %s is writable by every user (mode %04o): anyone could add "
+                                      "an admin token; chmod o-w it",
+                                      path, (unsigned) (st.st_mode & 07777));
+                return -EPERM;
+        }
         int r = read_full_file(path, TOKEN_FILE_MAX, &text, &size);
         if (r < 0) {
                 *ret_error = strdup_printf("cannot read --tokens %s: %s", path, strerror(-r));
