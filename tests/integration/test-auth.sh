@@ -132,6 +132,9 @@ check "admin lists every VM" "$(jf '.vms | length' "${out#* }")" 4
 out=$(arpc $GLOBEX_TOK GetVmInfo '{"vm_id":"acme-1"}')
 out2=$(arpc $ACME_TOK GetVmInfo '{"vm_id":"acme-1"}')
 check "the owner sees its VM" "$(jf .customerId "${out2#* }")" acme
+check "a tenant's GetVmInfo shows no host paths or pids" "$(jf '.backendInfo | keys | join(",")' "${out2#* }")" backend
+out2=$(arpc $ADMIN_TOK GetVmInfo '{"vm_id":"acme-1"}')
+check_match "an admin's does" "$(jf '.backendInfo | keys | join(",")' "${out2#* }")" "apiSocketPath.*runDir.*vmmPid"
 out=$(arpc $GLOBEX_TOK CreateVm "{\"vm_id\":\"acme-1\",\"config\":$(config)}")
 check "CreateVm with another tenant's id: already_exists without saying whose" "$(code "$out")" already_exists
 check_match "... message" "$(jf .message "${out#* }")" "already in use"
