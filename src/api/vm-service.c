@@ -582,7 +582,8 @@ static int get_vm_info(void *userdata, const RpcCaller *caller, const json_t *in
                 metrics_service_add_vm_info(m, row, *ret);
                 /* Host paths and pids are the operator's business, not a tenant's. */
                 if (caller->tenant[0])
-                        json_object_set_new(*ret, "backendInfo", json_pack("{s:s}", "backend", row->backend));
+                        json_object_set_new(*ret, "backendInfo",
+                                            json_pack("{s:s}", "backend", row->backend));
         }
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }
