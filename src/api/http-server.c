@@ -241,8 +241,13 @@ static void tls_client_identity(struct MHD_Connection *c, CallerCredentials *cre
         if (!certs || n == 0)
                 return;
         cred->tls_client_cert = true;
+        /* It must chain to the trusted CA, be valid now, and be meant for TLS
+         * clients (a server certificate from the same CA is not a caller). */
         unsigned status = 0;
-        cred->tls_client_verified = gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
+        gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                          .data = (unsigned char *) GNUTLS_KP_TLS_WWW_CLIENT };
+        cred->tls_client_verified =
+                gnutls_certificate_verify_peers(session, &purpose, 1, &status) == 0 && status == 0;
         gnutls_x509_crt_t crt;
         if (gnutls_x509_crt_init(&crt) < 0)
                 return;
@@ -572,6 +577,10 @@ static int listener_start(HttpServer *s, Listener *l, const HttpServerConfig *cf
                   (void *) cfg->tls_trust_pem },
                 { MHD_OPTION_END, 0, NULL },
         };
+        if (l->tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+                *ret_error = strdup("--tls-cert: this libmicrohttpd is built without TLS support");
+                return -EOPNOTSUPP;
+        }
         l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, l, MHD_OPTION_LISTEN_SOCKET, l->fd,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120, MHD_OPTION_NOTIFY_COMPLETED,

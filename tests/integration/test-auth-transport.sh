@@ -173,6 +173,10 @@ out=$(trpc ops ListVms '{}')
 check "CN=ops (--tls-client-map ops=admin) lists every VM" "$(jf '.vms | length' "${out#* }")" 3
 check "CN=ops may read GET /metrics" \
         "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$C/ca.pem" --cert "$C/ops.pem" --key "$C/ops.key" "$TURL/metrics")" 200
+# The server's own certificate (same CA, CN=localhost, TLS server purpose only) is no client.
+out=$(curl -s -w '\n%{http_code}' --cacert "$C/ca.pem" --cert "$C/server.pem" --key "$C/server.key" -X POST \
+        "$TURL/vmprovisioner.v1.VmService/ListVms" -d '{}' | { body=$(cat); echo "${body##*$'\n'} ${body%$'\n'*}"; })
+check "a certificate of the same CA without the TLS client purpose: unauthenticated" "$(code "$out")" unauthenticated
 out=$(trpc evil ListVms '{}')
 check "a certificate from another CA with CN=ops: unauthenticated" "$(code "$out")" unauthenticated
 check_match "... saying why" "$(jf .message "${out#* }")" "not signed by --tls-client-ca"
