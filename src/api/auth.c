@@ -55,7 +55,8 @@ static const char *caller_check(const RpcCaller *c) {
 TokenTable *token_table_free(TokenTable *t) {
         if (!t)
                 return NULL;
-        explicit_bzero(t->entries, t->n * sizeof *t->entries);
+        if (t->entries)
+                explicit_bzero(t->entries, t->n * sizeof *t->entries);
         free(t->entries);
         return mfree(t);
 }
