@@ -2,6 +2,7 @@
 #include "manager.h"
 
 #include <curl/curl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -97,9 +98,30 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
         }
         long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
         m->host_memory_bytes = pages > 0 && psize > 0 ? (uint64_t) pages * (uint64_t) psize : 0;
+        if (o->host_capacity) {
+                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+                double ratio = o->overcommit > 0 ? o->overcommit : 1.0;
+                uint64_t vcpus = o->host_vcpus ? o->host_vcpus : (uint64_t) (cpus > 0 ? cpus : 1);
+                uint64_t mem = o->host_memory ? o->host_memory : m->host_memory_bytes;
+                m->capacity_vcpus = (uint64_t) ((double) vcpus * ratio);
+                m->capacity_memory = (uint64_t) ((double) mem * ratio);
+                if (m->capacity_vcpus == 0)
+                        m->capacity_vcpus = 1;
+        }
+        AuthConfig ac = {
+                .tokens_path = o->tokens,
+                .unix_users = o->unix_users,
+                .n_unix_users = o->n_unix_users,
+                .cert_rules = o->tls_client_maps,
+                .n_cert_rules = o->n_tls_client_maps,
+                .client_certs = o->tls_client_ca != NULL,
+        };
+        int r = auth_new(&ac, &m->auth, ret_error);
+        if (r < 0)
+                return r;
 
         /* Before anything is created: no VMM ever runs as an unknown user. */
-        int r = vmm_user_resolve(o->vmm_user, &m->vmm_user, ret_error);
+        r = vmm_user_resolve(o->vmm_user, &m->vmm_user, ret_error);
         if (r < 0)
                 return r;
         if (m->vmm_user.uid == 0)
@@ -208,6 +230,7 @@ Manager *manager_free(Manager *m) {
         m->reconciler = reconciler_free(m->reconciler);
         m->scopes = scope_manager_free(m->scopes);
         m->store = store_free(m->store);
+        m->auth = auth_free(m->auth);
         m->event = sd_event_unref(m->event);
         for (size_t i = 0; i < m->n_asset_roots; i++)
                 free(m->asset_roots[i]);
@@ -237,11 +260,19 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
-/* SIGHUP: re-read nothing yet (no reloadable files), but look at every VM
- * again at once, as the periodic check would. */
+/* SIGHUP: re-read the token file (a bad one keeps the old tokens), and look
+ * at every VM again at once, as the periodic check would. */
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
         (void) sd_notify(0, "RELOADING=1");
+        if (m->options->tokens) {
+                _cleanup_free_ char *err = NULL;
+                int t = auth_reload(m->auth, &err);
+                if (t < 0)
+                        log_error("SIGHUP: keeping the old tokens: %s", err ? err : strerror(-t));
+                else
+                        log_info("SIGHUP: %d token(s) loaded from %s", t, m->options->tokens);
+        }
         int n = reconciler_enqueue_all(m->reconciler);
         log_info("SIGHUP: re-checking %d VM(s)", n);
         (void) sd_notify(0, "READY=1");
@@ -263,9 +294,15 @@ static int healthz(void *userdata, char **ret_body, const char **ret_content_typ
         return *ret_body ? 0 : -ENOMEM;
 }
 
+/* The HTTP server's authentication hook: the Auth object decides. */
+static int authenticate_caller(void *userdata, const CallerCredentials *cred, RpcCaller *ret,
+                               ConnectError *e) {
+        return auth_authenticate(userdata, cred, ret, e);
+}
+
 const RawRoute manager_raw_routes[] = {
-        { "/healthz", healthz },
-        { "/metrics", metrics_service_prometheus },
+        { "/healthz", healthz, RPC_PUBLIC },
+        { "/metrics", metrics_service_prometheus, RPC_HOST_READ },
 };
 const size_t manager_n_raw_routes = ELEMENTSOF(manager_raw_routes);
 
@@ -311,23 +348,56 @@ int manager_startup(Manager *m, char **ret_error) {
         log_info("reattach: %zu VM(s) looked at in %" PRIu64 " ms%s%s", rs.vms, rs.usec / 1000,
                  rs.host_rebooted ? " (the host rebooted since the last run)" : "",
                  rs.unprobed ? " (some not yet: their VMMs are slow to answer)" : "");
-        /* Socket activation: systemd hands over the listening socket (metald.socket). */
-        int fd = -EBADF;
+        /* Socket activation: systemd hands over the listening sockets (metald.socket). */
+        int fds[HTTP_LISTENERS_MAX];
         int n = sd_listen_fds(1);
-        if (n > 1) {
-                *ret_error = strdup_printf("systemd passed %d sockets; metald takes exactly one", n);
+        if (n > HTTP_LISTENERS_MAX) {
+                *ret_error = strdup_printf("systemd passed %d sockets; metald takes at most %d", n,
+                                           HTTP_LISTENERS_MAX);
                 return -EINVAL;
         }
-        if (n == 1) {
-                fd = SD_LISTEN_FDS_START;
-                if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
-                        *ret_error = strdup("the socket systemd passed is not a listening stream socket");
+        for (int i = 0; i < n; i++) {
+                fds[i] = SD_LISTEN_FDS_START + i;
+                if (sd_is_socket(fds[i], AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+                        *ret_error = strdup_printf(
+                                "socket %d systemd passed is not a listening stream socket", i + 1);
                         return -EINVAL;
                 }
         }
+        const Options *o = m->options;
+        _cleanup_free_ char *cert = NULL, *key = NULL, *trust = NULL;
+        const char *files[] = { o->tls_cert, o->tls_key, o->tls_client_ca };
+        char **texts[] = { &cert, &key, &trust };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                if (!files[i])
+                        continue;
+                size_t size;
+                r = read_full_file(files[i], 1u << 20, texts[i], &size);
+                if (r < 0) {
+                        *ret_error = strdup_printf("cannot read %s: %s", files[i], strerror(-r));
+                        return r;
+                }
+        }
+        gid_t gid = 0;
+        if (o->socket_group) {
+                struct group *gr = getgrnam(o->socket_group);
+                gid = gr ? gr->gr_gid : (gid_t) strtoul(o->socket_group, NULL, 10);
+        }
         HttpServerConfig hc = {
-                .listen_address = m->options->listen,
-                .listen_fd = fd,
+                .listen_address = o->listen,
+                .listen_addresses = (char *const *) o->listens,
+                .n_listen_addresses = o->n_listens,
+                .listen_fd = -EBADF,
+                .listen_fds = fds,
+                .n_listen_fds = n > 0 ? (size_t) n : 0,
+                .socket_gid = gid,
+                .set_socket_gid = o->socket_group != NULL,
+                .loopback_only = !auth_enabled(m->auth) && !o->insecure,
+                .tls_cert_pem = cert,
+                .tls_key_pem = key,
+                .tls_trust_pem = trust,
+                .authenticate = authenticate_caller,
+                .auth_userdata = m->auth,
                 .prefix = VM_SERVICE_PREFIX,
                 .methods = vm_service_methods,
                 .n_methods = vm_service_n_methods,
@@ -349,8 +419,16 @@ int manager_startup(Manager *m, char **ret_error) {
                 *ret_error = strdup_printf("cannot start metrics sampling: %s", strerror(-r));
                 return r;
         }
-        log_info("metald listening on %s (data dir %s)",
-                 fd >= 0 ? "the socket systemd passed" : m->options->listen, m->options->data_dir);
+        if (n > 0)
+                log_info("metald listening on %d socket(s) systemd passed (data dir %s)", n, o->data_dir);
+        else
+                for (size_t i = 0; i < o->n_listens; i++)
+                        log_info("metald listening on %s%s (data dir %s)", o->listens[i],
+                                 o->tls_cert && strncmp(o->listens[i], "unix:", 5) != 0 ? " with TLS" : "",
+                                 o->data_dir);
+        if (!auth_enabled(m->auth))
+                log_info("no authentication configured: every caller is an admin%s",
+                         o->insecure ? " (--insecure)" : "");
         (void) sd_notifyf(0, "READY=1\nSTATUS=serving; reattached %zu VM(s) in %" PRIu64 " ms%s", rs.vms,
                           rs.usec / 1000, rs.host_rebooted ? " after a host reboot" : "");
         return 0;

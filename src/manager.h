@@ -30,6 +30,10 @@ typedef struct Manager {
         char *asset_roots[OPTIONS_ASSET_ROOTS_MAX]; /* realpath'ed */
         size_t n_asset_roots;
         uint64_t host_memory_bytes;
+        Auth *auth; /* who callers are (tokens reloaded on SIGHUP) */
+        /* Host capacity for CreateVm (vCPUs and bytes after overcommit); 0 = unchecked. */
+        uint64_t capacity_vcpus;
+        uint64_t capacity_memory;
         char *vms_dir; /* <data-dir>/vms */
         sd_event *event;
 } Manager;

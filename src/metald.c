@@ -8,6 +8,35 @@
 #include "manager.h"
 #include "util/log.h"
 
+/* --hash-token: the token on stdin (one line) to the hash a --tokens line
+ * starts with. The token itself is never written anywhere. */
+static int hash_token(void) {
+        char buf[4097];
+        size_t n = fread(buf, 1, sizeof buf - 1, stdin);
+        buf[n] = 0;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                buf[--n] = 0;
+        int rc = 0;
+        if (n == sizeof buf - 1 || strlen(buf) != n)
+                rc = fprintf(stderr,
+                             "metald: --hash-token: the token must be one line of at most 4095 bytes\n");
+        else if (n < TOKEN_MIN_LENGTH)
+                rc = fprintf(stderr,
+                             "metald: --hash-token: a token needs at least %d characters (use e.g. "
+                             "head -c 32 /dev/urandom | base64)\n",
+                             TOKEN_MIN_LENGTH);
+        else if (strpbrk(buf, " \t\n"))
+                rc = fprintf(stderr, "metald: --hash-token: a token must not contain blanks\n");
+        char text[TOKEN_HASH_TEXT_SIZE];
+        if (rc == 0 && token_hash_text(buf, n, text, sizeof text) < 0)
+                rc = fprintf(stderr, "metald: --hash-token: hashing failed\n");
+        explicit_bzero(buf, sizeof buf);
+        if (rc != 0)
+                return 2;
+        printf("%s\n", text);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         Options o = { 0 };
         _cleanup_free_ char *err = NULL;
@@ -31,6 +60,10 @@ int main(int argc, char *argv[]) {
                         printf("configuration is valid\n");
                 options_done(&o);
                 return problems ? 1 : 0;
+        }
+        if (o.hash_token) {
+                options_done(&o);
+                return hash_token();
         }
         if (o.help || o.version) {
                 if (o.help)

@@ -3,6 +3,8 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 
 #include "util/log.h"
@@ -33,8 +35,21 @@ enum {
         OPT_JAILER_BINARY,
         OPT_JAILER_CHROOT_BASE,
         OPT_JAILER_CGROUP_VERSION,
+        OPT_SOCKET_GROUP,
+        OPT_TOKENS,
+        OPT_UNIX_USER,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY,
+        OPT_TLS_CLIENT_CA,
+        OPT_TLS_CLIENT_MAP,
+        OPT_INSECURE,
+        OPT_TENANT_QUOTA,
+        OPT_HOST_VCPUS,
+        OPT_HOST_MEMORY,
+        OPT_OVERCOMMIT,
         OPT_VERSION,
         OPT_CHECK_CONFIG,
+        OPT_HASH_TOKEN, /* last: cli_lists[] is sized by it */
 };
 
 /* One row per option: its long name, its environment variable, its help. The
@@ -46,8 +61,33 @@ static const struct {
         const char *arg;
         const char *help;
 } option_table[] = {
-        { "listen", OPT_LISTEN, "METALD_LISTEN", "HOST:PORT",
-          "address of the Connect API (default 127.0.0.1:8080)" },
+        { "listen", OPT_LISTEN, "METALD_LISTEN", "ADDRESS",
+          "where the Connect API listens: HOST:PORT or unix:/PATH; repeatable (default 127.0.0.1:8080)" },
+        { "socket-group", OPT_SOCKET_GROUP, "METALD_SOCKET_GROUP", "GROUP",
+          "group of the unix: sockets (mode 0660; default metald's own group)" },
+        { "tokens", OPT_TOKENS, "METALD_TOKENS", "FILE",
+          "bearer tokens: lines of \"sha256:HEX TENANT ROLE\" (see --hash-token); re-read on SIGHUP" },
+        { "unix-user", OPT_UNIX_USER, "METALD_UNIX_USER", "USER=ROLE[:TENANT]",
+          "callers on a unix: socket with this uid (name or number) get ROLE; repeatable "
+          "(root is admin unless mapped)" },
+        { "tls-cert", OPT_TLS_CERT, "METALD_TLS_CERT", "FILE",
+          "serve TCP listeners over TLS with this PEM chain" },
+        { "tls-key", OPT_TLS_KEY, "METALD_TLS_KEY", "FILE", "the PEM private key of --tls-cert" },
+        { "tls-client-ca", OPT_TLS_CLIENT_CA, "METALD_TLS_CLIENT_CA", "FILE",
+          "accept client certificates signed by this CA: the CN is the tenant (role tenant) unless mapped" },
+        { "tls-client-map", OPT_TLS_CLIENT_MAP, "METALD_TLS_CLIENT_MAP", "CN=ROLE[:TENANT]",
+          "a client certificate with this CN gets ROLE; repeatable" },
+        { "insecure", OPT_INSECURE, "METALD_INSECURE", NULL,
+          "allow a non-loopback TCP listener without authentication (everyone is an admin)" },
+        { "tenant-quota", OPT_TENANT_QUOTA, "METALD_TENANT_QUOTA", "TENANT:vms=N,vcpus=N,memory=SIZE",
+          "most live VMs, vCPUs and memory a tenant may have; repeatable" },
+        { "host-vcpus", OPT_HOST_VCPUS, "METALD_HOST_VCPUS", "N",
+          "vCPUs the host offers (default: its CPU count); enables the host capacity check" },
+        { "host-memory", OPT_HOST_MEMORY, "METALD_HOST_MEMORY", "SIZE",
+          "memory the host offers, e.g. 64G (default: its RAM); enables the host capacity check" },
+        { "overcommit", OPT_OVERCOMMIT, "METALD_OVERCOMMIT", "RATIO",
+          "VMs may get RATIO times the host's vCPUs and memory (default 1); enables the host capacity "
+          "check" },
         { "data-dir", OPT_DATA_DIR, "METALD_DATA_DIR", "DIR",
           "the SQLite database and one run directory per VM (default /var/lib/metald)" },
         { "firecracker-binary", OPT_FIRECRACKER_BINARY, "METALD_FIRECRACKER_BINARY", "PATH",
@@ -99,6 +139,11 @@ static const struct {
           "the jailer's --cgroup-version (default 2 if /sys/fs/cgroup is cgroup2, else 1)" },
 };
 
+/* Options that may be given several times (a list: blank-separated in the environment). */
+static bool option_repeatable(int id) {
+        return id == OPT_LISTEN || id == OPT_UNIX_USER || id == OPT_TLS_CLIENT_MAP || id == OPT_TENANT_QUOTA;
+}
+
 void options_help(const char *argv0) {
         printf("Usage: %s [OPTIONS]\n\n"
                "metald: a VM control plane. Serves the vmprovisioner.v1.VmService Connect API,\n"
@@ -107,15 +152,17 @@ void options_help(const char *argv0) {
                argv0);
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++) {
                 char left[64];
-                snprintf(left, sizeof left, "--%s %s", option_table[i].name, option_table[i].arg);
+                snprintf(left, sizeof left, "--%s%s%s", option_table[i].name, option_table[i].arg ? " " : "",
+                         option_table[i].arg ? option_table[i].arg : "");
                 printf("  %-32s %s\n  %-32s [%s]\n", left, option_table[i].help, "", option_table[i].env);
         }
         printf("  %-32s %s\n", "--check-config",
                "validate the configuration, print the effective settings and where each comes from, "
                "exit 0 if valid");
         printf("  %-32s %s\n  %-32s %s\n", "--help", "show this help", "--version", "show the version");
+        printf("  %-32s %s\n", "--hash-token", "read a token on stdin, print its --tokens hash and exit");
         printf("\nSignals: SIGTERM/SIGINT stop serving, finish requests in flight and exit 0;\n"
-               "the VMs keep running and are reattached at the next start.\n");
+               "the VMs keep running and are reattached at the next start. SIGHUP re-reads --tokens.\n");
 }
 
 static int parse_uint(const char *name, const char *v, unsigned min, unsigned max, unsigned *ret,
@@ -181,7 +228,111 @@ static int parse_duration(const char *name, const char *v, double unit_ms, int64
 static int apply(Options *o, int id, const char *name, const char *v, char **ret_error) {
         switch (id) {
         case OPT_LISTEN:
-                return set_string(&o->listen, v);
+                if (o->n_listens >= OPTIONS_LIST_MAX) {
+                        *ret_error = strdup_printf("--listen: at most %d addresses", OPTIONS_LIST_MAX);
+                        return -EINVAL;
+                }
+                if (!(o->listens[o->n_listens] = strdup(v)))
+                        return -ENOMEM;
+                o->listen = o->listens[0];
+                o->n_listens++;
+                return 0;
+        case OPT_SOCKET_GROUP:
+                return set_string(&o->socket_group, v);
+        case OPT_TOKENS:
+                if (v[0] != '/') {
+                        *ret_error = strdup_printf("--tokens: \"%s\" is not an absolute path (it is re-read "
+                                                   "on SIGHUP)",
+                                                   v);
+                        return -EINVAL;
+                }
+                return set_string(&o->tokens, v);
+        case OPT_UNIX_USER:
+        case OPT_TLS_CLIENT_MAP: {
+                bool unix_user = id == OPT_UNIX_USER;
+                size_t *n = unix_user ? &o->n_unix_users : &o->n_tls_client_maps;
+                PrincipalRule *rule = unix_user ? &o->unix_users[*n] : &o->tls_client_maps[*n];
+                if (*n >= OPTIONS_LIST_MAX) {
+                        *ret_error = strdup_printf("--%s: at most %d rules", name, OPTIONS_LIST_MAX);
+                        return -EINVAL;
+                }
+                *rule = (PrincipalRule){ 0 };
+                int r = principal_parse(name, v, rule->name, sizeof rule->name, &rule->caller, ret_error);
+                if (r < 0)
+                        return r;
+                if (unix_user) {
+                        char *end;
+                        errno = 0;
+                        unsigned long uid = strtoul(rule->name, &end, 10);
+                        struct passwd *pw;
+                        if (!*end && !errno && rule->name[0] != '-' && uid < UINT32_MAX)
+                                rule->uid = (uid_t) uid;
+                        else if ((pw = getpwnam(rule->name)))
+                                rule->uid = pw->pw_uid;
+                        else {
+                                *ret_error =
+                                        strdup_printf("--unix-user \"%s\": no user \"%s\"", v, rule->name);
+                                return -EINVAL;
+                        }
+                }
+                (*n)++;
+                return 0;
+        }
+        case OPT_TLS_CERT:
+                return set_string(&o->tls_cert, v);
+        case OPT_TLS_KEY:
+                return set_string(&o->tls_key, v);
+        case OPT_TLS_CLIENT_CA:
+                return set_string(&o->tls_client_ca, v);
+        case OPT_INSECURE:
+                if (!streq(v, "1") && !streq(v, "yes") && !streq(v, "true")) {
+                        *ret_error = strdup_printf("METALD_INSECURE: \"%s\" is not 1, yes or true", v);
+                        return -EINVAL;
+                }
+                o->insecure = true;
+                return 0;
+        case OPT_TENANT_QUOTA: {
+                if (o->n_tenant_quotas >= OPTIONS_LIST_MAX) {
+                        *ret_error = strdup_printf("--tenant-quota: at most %d tenants", OPTIONS_LIST_MAX);
+                        return -EINVAL;
+                }
+                TenantQuota q;
+                int r = tenant_quota_parse(v, &q, ret_error);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < o->n_tenant_quotas; i++)
+                        if (streq(o->tenant_quotas[i].tenant, q.tenant)) {
+                                *ret_error =
+                                        strdup_printf("--tenant-quota: tenant \"%s\" given twice", q.tenant);
+                                return -EINVAL;
+                        }
+                o->tenant_quotas[o->n_tenant_quotas++] = q;
+                return 0;
+        }
+        case OPT_HOST_VCPUS:
+                o->host_capacity = true;
+                return parse_uint(name, v, 1, 1u << 20, &o->host_vcpus, ret_error);
+        case OPT_HOST_MEMORY:
+                o->host_capacity = true;
+                if (size_parse(v, &o->host_memory) < 0 || o->host_memory < (1u << 20)) {
+                        *ret_error = strdup_printf(
+                                "--host-memory: \"%s\" is not a size of at least 1M (like 64G)", v);
+                        return -EINVAL;
+                }
+                return 0;
+        case OPT_OVERCOMMIT: {
+                char *end;
+                errno = 0;
+                double x = strtod(v, &end);
+                if (!*v || *end || errno || !(x >= 0.1 && x <= 1000)) {
+                        *ret_error =
+                                strdup_printf("--overcommit: \"%s\" is not a ratio between 0.1 and 1000", v);
+                        return -EINVAL;
+                }
+                o->host_capacity = true;
+                o->overcommit = x;
+                return 0;
+        }
         case OPT_DATA_DIR:
                 if (v[0] != '/') {
                         *ret_error = strdup_printf("--data-dir: \"%s\" is not an absolute path", v);
@@ -302,13 +453,71 @@ static int row_of(int id) {
         return -1;
 }
 
+/* Forget a repeatable option's values (the command line replaces the environment's). */
+static void clear_list(Options *o, int id) {
+        switch (id) {
+        case OPT_LISTEN:
+                for (size_t i = 0; i < o->n_listens; i++)
+                        o->listens[i] = mfree(o->listens[i]);
+                o->n_listens = 0;
+                o->listen = NULL;
+                break;
+        case OPT_UNIX_USER:
+                o->n_unix_users = 0;
+                break;
+        case OPT_TLS_CLIENT_MAP:
+                o->n_tls_client_maps = 0;
+                break;
+        case OPT_TENANT_QUOTA:
+                o->n_tenant_quotas = 0;
+                break;
+        }
+}
+
+/* Options that only make sense together. */
+static int check_combinations(Options *o, char **ret_error) {
+        if (!o->tls_cert != !o->tls_key) {
+                *ret_error = strdup("--tls-cert and --tls-key go together");
+                return -EINVAL;
+        }
+        if ((o->tls_client_ca || o->n_tls_client_maps) && !o->tls_cert) {
+                *ret_error = strdup("--tls-client-ca and --tls-client-map need TLS (--tls-cert, --tls-key)");
+                return -EINVAL;
+        }
+        if (o->n_tls_client_maps && !o->tls_client_ca) {
+                *ret_error = strdup("--tls-client-map needs --tls-client-ca");
+                return -EINVAL;
+        }
+        bool any_unix = false;
+        for (size_t i = 0; i < o->n_listens; i++)
+                any_unix = any_unix || strncmp(o->listens[i], "unix:", 5) == 0;
+        /* (--unix-user is fine without: systemd may pass the Unix socket.) */
+        if (o->socket_group && !any_unix) {
+                *ret_error =
+                        strdup("--socket-group needs a --listen unix:/PATH (under socket activation, set "
+                               "SocketGroup= in the .socket unit)");
+                return -EINVAL;
+        }
+        if (o->socket_group && !getgrnam(o->socket_group)) {
+                char *end;
+                unsigned long gid = strtoul(o->socket_group, &end, 10);
+                if (*end || !*o->socket_group || gid >= UINT32_MAX) {
+                        *ret_error = strdup_printf("--socket-group: no group \"%s\"", o->socket_group);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
-        struct option longopts[ELEMENTSOF(option_table) + 4];
+        struct option longopts[ELEMENTSOF(option_table) + 5];
         size_t n = 0;
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
-                longopts[n++] =
-                        (struct option){ option_table[i].name, required_argument, NULL, option_table[i].id };
+                longopts[n++] = (struct option){ option_table[i].name,
+                                                 option_table[i].arg ? required_argument : no_argument, NULL,
+                                                 option_table[i].id };
         longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+        longopts[n++] = (struct option){ "hash-token", no_argument, NULL, OPT_HASH_TOKEN };
         longopts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
         longopts[n++] = (struct option){ "check-config", no_argument, NULL, OPT_CHECK_CONFIG };
         longopts[n] = (struct option){ 0 };
@@ -355,6 +564,24 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         continue;
                 }
                 o->source[i] = OPTION_ENV;
+                if (option_repeatable(option_table[i].id)) {
+                        _cleanup_free_ char *list = strdup(v);
+                        if (!list)
+                                return -ENOMEM;
+                        char *save = NULL;
+                        int r = 0;
+                        for (char *t = strtok_r(list, " \t\n", &save); t && r >= 0;
+                             t = strtok_r(NULL, " \t\n", &save)) {
+                                r = apply(o, option_table[i].id, option_table[i].name, t, &one);
+                                if (r == -EINVAL)
+                                        r = collect_error(&errors,
+                                                          strdup_printf("%s: %s", option_table[i].env, one)),
+                                        one = mfree(one);
+                        }
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 int r = apply(o, option_table[i].id, option_table[i].name, v, &one);
                 if (r == -EINVAL)
                         r = collect_error(&errors, strdup_printf("%s: %s", option_table[i].env, one)),
@@ -364,6 +591,7 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
         }
 
         bool cli_roots = false;
+        bool cli_lists[OPT_HASH_TOKEN + 1] = { false };
         int c;
         optind = 1;
         opterr = 0;
@@ -378,6 +606,10 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                 }
                 if (c == OPT_CHECK_CONFIG) {
                         o->check_config = true;
+                        continue;
+                }
+                if (c == OPT_HASH_TOKEN) {
+                        o->hash_token = true;
                         continue;
                 }
                 if (c == '?' || c == ':') {
@@ -398,7 +630,11 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                 if (row < 0)
                         continue;
                 o->source[row] = OPTION_FLAG;
-                int r = apply(o, c, option_table[row].name, optarg, &one);
+                if (option_repeatable(c) && !cli_lists[c]) {
+                        clear_list(o, c);
+                        cli_lists[c] = true;
+                }
+                int r = apply(o, c, option_table[row].name, optarg ? optarg : "1", &one);
                 if (r == -EINVAL)
                         r = collect_error(&errors, TAKE_PTR(one));
                 if (r < 0)
@@ -415,8 +651,11 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                 return -EINVAL;
         }
 
-        if (!o->listen && set_string(&o->listen, "127.0.0.1:8080") < 0)
+        if (o->n_listens == 0 && apply(o, OPT_LISTEN, "listen", "127.0.0.1:8080", ret_error) < 0)
                 return -ENOMEM;
+        int r = check_combinations(o, ret_error);
+        if (r < 0)
+                return r;
         if (!o->data_dir && set_string(&o->data_dir, "/var/lib/metald") < 0)
                 return -ENOMEM;
         if (!o->firecracker_binary && set_string(&o->firecracker_binary, "firecracker") < 0)
@@ -435,7 +674,13 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
 }
 
 void options_done(Options *o) {
-        free(o->listen);
+        for (size_t i = 0; i < o->n_listens; i++)
+                free(o->listens[i]);
+        free(o->socket_group);
+        free(o->tokens);
+        free(o->tls_cert);
+        free(o->tls_key);
+        free(o->tls_client_ca);
         free(o->data_dir);
         free(o->firecracker_binary);
         free(o->cloud_hypervisor_binary);
@@ -454,7 +699,8 @@ static void format_value(const Options *o, int id, char *buf, size_t size) {
         buf[0] = 0;
         switch (id) {
         case OPT_LISTEN:
-                snprintf(buf, size, "%s", o->listen);
+                for (size_t i = 0, len = 0; i < o->n_listens && len < size; i++)
+                        len += (size_t) snprintf(buf + len, size - len, "%s%s", i ? " " : "", o->listens[i]);
                 break;
         case OPT_DATA_DIR:
                 snprintf(buf, size, "%s", o->data_dir);
@@ -505,6 +751,91 @@ static void format_value(const Options *o, int id, char *buf, size_t size) {
                 break;
         case OPT_ROLLUP_RETENTION:
                 snprintf(buf, size, "%g", (double) o->rollup_retention_ms / 86400000.0);
+                break;
+        case OPT_HTTP_TIMEOUT:
+                snprintf(buf, size, "%u", o->http_timeout_s);
+                break;
+        case OPT_HTTP_CONNECTION_LIMIT:
+                snprintf(buf, size, "%u", o->http_connection_limit);
+                break;
+        case OPT_HTTP_PER_IP_LIMIT:
+                snprintf(buf, size, "%u", o->http_per_ip_limit);
+                break;
+        case OPT_HTTP_BODY_DEADLINE:
+                snprintf(buf, size, "%u", o->http_body_deadline_s);
+                break;
+        case OPT_VMM_USER:
+                snprintf(buf, size, "%s", o->vmm_user ? o->vmm_user : "");
+                break;
+        case OPT_JAILER_BINARY:
+                snprintf(buf, size, "%s", o->jailer_binary ? o->jailer_binary : "(none)");
+                break;
+        case OPT_JAILER_CHROOT_BASE:
+                if (o->jailer_chroot_base)
+                        snprintf(buf, size, "%s", o->jailer_chroot_base);
+                else
+                        snprintf(buf, size, "%s/jailer", o->data_dir ? o->data_dir : "");
+                break;
+        case OPT_JAILER_CGROUP_VERSION:
+                if (o->jailer_cgroup_version)
+                        snprintf(buf, size, "%u", o->jailer_cgroup_version);
+                else
+                        snprintf(buf, size, "(detect)");
+                break;
+        case OPT_SOCKET_GROUP:
+                snprintf(buf, size, "%s", o->socket_group ? o->socket_group : "(metald's)");
+                break;
+        case OPT_TOKENS:
+                snprintf(buf, size, "%s", o->tokens ? o->tokens : "(none)");
+                break;
+        case OPT_TLS_CERT:
+                snprintf(buf, size, "%s", o->tls_cert ? o->tls_cert : "(none)");
+                break;
+        case OPT_TLS_KEY:
+                snprintf(buf, size, "%s", o->tls_key ? o->tls_key : "(none)");
+                break;
+        case OPT_TLS_CLIENT_CA:
+                snprintf(buf, size, "%s", o->tls_client_ca ? o->tls_client_ca : "(none)");
+                break;
+        case OPT_UNIX_USER:
+        case OPT_TLS_CLIENT_MAP: {
+                const PrincipalRule *rules = id == OPT_UNIX_USER ? o->unix_users : o->tls_client_maps;
+                size_t n = id == OPT_UNIX_USER ? o->n_unix_users : o->n_tls_client_maps;
+                for (size_t i = 0, len = 0; i < n && len < size; i++)
+                        len += (size_t) snprintf(buf + len, size - len, "%s%s=%s%s%s", i ? " " : "",
+                                                 rules[i].name, caller_role_to_string(rules[i].caller.role),
+                                                 rules[i].caller.tenant[0] ? ":" : "", rules[i].caller.tenant);
+                if (n == 0)
+                        snprintf(buf, size, "(none)");
+                break;
+        }
+        case OPT_INSECURE:
+                snprintf(buf, size, "%s", o->insecure ? "yes" : "no");
+                break;
+        case OPT_TENANT_QUOTA:
+                for (size_t i = 0, len = 0; i < o->n_tenant_quotas && len < size; i++)
+                        len += (size_t) snprintf(buf + len, size - len,
+                                                 "%s%s:vms=%" PRIu64 ",vcpus=%" PRIu64 ",memory=%" PRIu64,
+                                                 i ? " " : "", o->tenant_quotas[i].tenant,
+                                                 o->tenant_quotas[i].vms, o->tenant_quotas[i].vcpus,
+                                                 o->tenant_quotas[i].memory_bytes);
+                if (o->n_tenant_quotas == 0)
+                        snprintf(buf, size, "(none)");
+                break;
+        case OPT_HOST_VCPUS:
+                if (o->host_vcpus)
+                        snprintf(buf, size, "%u", o->host_vcpus);
+                else
+                        snprintf(buf, size, "(the host's)");
+                break;
+        case OPT_HOST_MEMORY:
+                if (o->host_memory)
+                        snprintf(buf, size, "%" PRIu64, o->host_memory);
+                else
+                        snprintf(buf, size, "(the host's)");
+                break;
+        case OPT_OVERCOMMIT:
+                snprintf(buf, size, "%g", o->overcommit > 0 ? o->overcommit : 1.0);
                 break;
         default:
                 snprintf(buf, size, "?");

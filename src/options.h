@@ -9,10 +9,12 @@
 
 #include <stdio.h>
 
+#include "api/auth.h"
 #include "util/util.h"
 
 #define OPTIONS_ASSET_ROOTS_MAX 16
-#define OPTIONS_MAX 48 /* rows of the option table (options.c) */
+#define OPTIONS_LIST_MAX 16
+#define OPTIONS_MAX 80 /* rows of the option table (options.c) */
 
 /* Where an option's effective value came from. */
 typedef enum OptionSource {
@@ -22,7 +24,24 @@ typedef enum OptionSource {
 } OptionSource;
 
 typedef struct Options {
-        char *listen; /* HOST:PORT */
+        char *listen; /* the first of listens (not separately owned) */
+        char *listens[OPTIONS_LIST_MAX]; /* HOST:PORT or unix:PATH */
+        size_t n_listens;
+        char *socket_group; /* group of unix: sockets, NULL = ours */
+        char *tokens; /* token file */
+        PrincipalRule unix_users[OPTIONS_LIST_MAX];
+        size_t n_unix_users;
+        char *tls_cert, *tls_key, *tls_client_ca;
+        PrincipalRule tls_client_maps[OPTIONS_LIST_MAX];
+        size_t n_tls_client_maps;
+        bool insecure; /* let a non-loopback listener run without authentication */
+        TenantQuota tenant_quotas[OPTIONS_LIST_MAX];
+        size_t n_tenant_quotas;
+        unsigned host_vcpus; /* 0 = the host's CPU count */
+        uint64_t host_memory; /* 0 = the host's memory */
+        double overcommit; /* 0 = not given (1.0 when host capacity is enforced) */
+        bool host_capacity; /* any of --host-vcpus, --host-memory, --overcommit given */
+        bool hash_token; /* --hash-token: print a token file hash of stdin's token and exit */
         char *data_dir;
         char *firecracker_binary;
         char *cloud_hypervisor_binary;

@@ -81,6 +81,27 @@ static void utf8_repair(char *s) {
         }
 }
 
+bool rpc_caller_may(const RpcCaller *caller, RpcAccess access) {
+        switch (access) {
+        case RPC_PUBLIC:
+                return true;
+        case RPC_READ:
+                return true;
+        case RPC_WRITE:
+                return caller->role == CALLER_ADMIN || caller->role == CALLER_TENANT;
+        case RPC_HOST_READ:
+                return caller->role == CALLER_ADMIN ||
+                       (caller->role == CALLER_READ_ONLY && !caller->tenant[0]);
+        case RPC_ADMIN_ONLY:
+        default:
+                return caller->role == CALLER_ADMIN;
+        }
+}
+
+bool rpc_caller_sees(const RpcCaller *caller, const char *customer_id) {
+        return !caller->tenant[0] || streq(caller->tenant, customer_id ? customer_id : "");
+}
+
 int connect_error(ConnectError *e, ConnectCode code, const char *fmt, ...) {
         assert(e);
         e->code = code;

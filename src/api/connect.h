@@ -52,6 +52,22 @@ typedef struct RpcCaller {
         char tenant[64]; /* "" = not bound to a tenant (admin, or a host-wide reader) */
 } RpcCaller;
 
+/* Who may call a method or resource. The zero value is the strictest, so a
+ * method that declares nothing is admin-only. */
+typedef enum RpcAccess {
+        RPC_ADMIN_ONLY = 0, /* admins only (host-wide resources, networks...) */
+        RPC_READ, /* every role; tenant-bound callers see their own tenant only */
+        RPC_WRITE, /* admin and tenant (not read-only) */
+        RPC_HOST_READ, /* admins and read-only callers bound to no tenant (GET /metrics) */
+        RPC_PUBLIC, /* anyone, even without credentials (GET /healthz) */
+} RpcAccess;
+
+/* Whether caller's role permits access. */
+bool rpc_caller_may(const RpcCaller *caller, RpcAccess access);
+/* Whether caller may see a VM of this customer_id: callers bound to a tenant
+ * see that tenant's VMs only; others see all. */
+bool rpc_caller_sees(const RpcCaller *caller, const char *customer_id);
+
 /* An RPC's failure: a code and a message for the client. */
 typedef struct ConnectError {
         ConnectCode code;

@@ -5,11 +5,15 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "api/proto-json.h"
 #include "util/log.h"
@@ -25,13 +29,26 @@ typedef struct MethodCounters {
         uint64_t sum_us;
 } MethodCounters;
 
-struct HttpServer {
+/* One socket we serve, with its own libmicrohttpd daemon. */
+typedef struct Listener {
+        HttpServer *server;
         struct MHD_Daemon *mhd;
+        int fd;
+        bool is_unix;
+        bool tls;
+        char *unix_path; /* a socket file we created (removed at stop) */
+        char *name; /* for messages */
+} Listener;
+
+struct HttpServer {
+        Listener listeners[HTTP_LISTENERS_MAX];
+        size_t n_listeners;
         MethodCounters *counters; /* one per method */
         const RawRoute *raw_routes;
         size_t n_raw_routes;
-        int listen_fd;
         unsigned port;
+        HttpAuthenticate authenticate;
+        void *auth_userdata;
         const char *prefix;
         size_t prefix_len;
         const RpcMethod *methods;
@@ -46,6 +63,7 @@ struct HttpServer {
 /* Per-request state between libmicrohttpd's calls of the access handler. */
 typedef struct Request {
         const RpcMethod *method;
+        RpcCaller caller;
         uint64_t started_us;
         char *body;
         size_t size;
@@ -65,6 +83,8 @@ static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status, cha
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         if (allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        if (status == 401) /* RFC 6750: say which scheme would do */
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"metald\"");
         enum MHD_Result ret = MHD_queue_response(c, status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -186,7 +206,7 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
  * at once: a GET has no body to wait for.
  */
 static enum MHD_Result begin_get_request(HttpServer *s, struct MHD_Connection *c, const RpcMethod *m,
-                                         void **con_cls) {
+                                         const RpcCaller *caller, void **con_cls) {
         ConnectError e;
         const char *connect = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "connect");
         const char *encoding = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "encoding");
@@ -230,6 +250,7 @@ static enum MHD_Result begin_get_request(HttpServer *s, struct MHD_Connection *c
         if (!req)
                 return MHD_NO;
         req->method = m;
+        req->caller = *caller;
         req->started_us = now_mono_us();
         req->proto = proto;
         *con_cls = req;
@@ -253,21 +274,98 @@ static enum MHD_Result begin_get_request(HttpServer *s, struct MHD_Connection *c
         return finish_request(s, c, req);
 }
 
+/* The verified identity of a TLS client certificate, if one was presented:
+ * whether it chains to the trusted CA, and its subject CN into cn. */
+static void tls_client_identity(struct MHD_Connection *c, CallerCredentials *cred, char *cn,
+                                size_t cn_size) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (!ci || !ci->tls_session)
+                return;
+        gnutls_session_t session = (gnutls_session_t) ci->tls_session;
+        unsigned n = 0;
+        const gnutls_datum_t *certs = gnutls_certificate_get_peers(session, &n);
+        if (!certs || n == 0)
+                return;
+        cred->tls_client_cert = true;
+        /* It must chain to the trusted CA, be valid now, and be meant for TLS
+         * clients (a server certificate from the same CA is not a caller). */
+        unsigned status = 0;
+        gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                          .data = (unsigned char *) GNUTLS_KP_TLS_WWW_CLIENT };
+        cred->tls_client_verified =
+                gnutls_certificate_verify_peers(session, &purpose, 1, &status) == 0 && status == 0;
+        gnutls_x509_crt_t crt;
+        if (gnutls_x509_crt_init(&crt) < 0)
+                return;
+        size_t size = cn_size;
+        if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0 ||
+            gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &size) < 0)
+                cn[0] = 0;
+        gnutls_x509_crt_deinit(crt);
+}
+
+/* Who is calling on this connection, by the server's authentication hook:
+ * the Authorization header, the Unix peer's uid, the TLS client certificate. */
+static int authenticate(Listener *l, struct MHD_Connection *c, RpcCaller *ret, ConnectError *e) {
+        HttpServer *s = l->server;
+        if (!s->authenticate) {
+                *ret = (RpcCaller){ .role = CALLER_ADMIN };
+                return 0;
+        }
+        char cn[256] = "";
+        CallerCredentials cred = {
+                .authorization =
+                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                .tls_client_cn = cn,
+        };
+        if (l->is_unix) {
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+                struct ucred uc;
+                socklen_t len = sizeof uc;
+                if (ci && getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
+                        cred.unix_peer = true;
+                        cred.uid = uc.uid;
+                }
+        }
+        if (l->tls)
+                tls_client_identity(c, &cred, cn, sizeof cn);
+        return s->authenticate(s->auth_userdata, &cred, ret, e);
+}
+
 /* The first call for a request: everything that can be decided from the headers. */
-static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, const char *url,
+static enum MHD_Result begin_request(Listener *l, struct MHD_Connection *c, const char *url,
                                      const char *http_method, void **con_cls) {
+        HttpServer *s = l->server;
         ConnectError e;
+        RpcCaller caller = { 0 };
         const RawRoute *raw = streq(http_method, "GET") ? find_raw(s, url) : NULL;
-        if (raw)
+        bool public = raw && raw->access == RPC_PUBLIC;
+        if (!public && authenticate(l, c, &caller, &e) < 0)
+                return queue_error(c, &e, 0);
+        if (raw) {
+                if (!rpc_caller_may(&caller, raw->access)) {
+                        connect_error(&e, CONNECT_PERMISSION_DENIED,
+                                      "GET %s is for host-wide callers (role %s%s%s)", url,
+                                      caller_role_to_string(caller.role),
+                                      caller.tenant[0] ? ", tenant " : "", caller.tenant);
+                        return queue_error(c, &e, 0);
+                }
                 return serve_raw(s, c, raw);
+        }
         const RpcMethod *m = find_method(s, url);
         if (!m) {
                 connect_error(&e, CONNECT_UNIMPLEMENTED, "unknown method %s (this server serves %s*)", url,
                               s->prefix);
                 return queue_error(c, &e, 404);
         }
+        if (!rpc_caller_may(&caller, m->access)) {
+                connect_error(&e, CONNECT_PERMISSION_DENIED, "role %s may not call %s",
+                              caller_role_to_string(caller.role), m->name);
+                return queue_error(c, &e, 0);
+        }
         if (streq(http_method, "GET") && m->no_side_effects)
-                return begin_get_request(s, c, m, con_cls);
+                return begin_get_request(s, c, m, &caller, con_cls);
         if (!streq(http_method, "POST")) {
                 connect_error(&e, CONNECT_UNIMPLEMENTED, "%s must be called with POST%s, not %s", url,
                               m->no_side_effects ? " or GET" : "", http_method);
@@ -297,6 +395,7 @@ static enum MHD_Result begin_request(HttpServer *s, struct MHD_Connection *c, co
         if (!req)
                 return MHD_NO;
         req->method = m;
+        req->caller = caller;
         req->started_us = now_mono_us();
         req->proto = proto;
         *con_cls = req;
@@ -339,9 +438,7 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
                 }
         }
         json_t *out = NULL;
-        /* Until the transport authenticates callers, every caller is an admin. */
-        static const RpcCaller anyone = { .role = CALLER_ADMIN };
-        int r = req->method->handler(s->userdata, &anyone, in, &out, &e);
+        int r = req->method->handler(s->userdata, &req->caller, in, &out, &e);
         json_decref(in);
         count_request(s, req, r < 0);
         if (r < 0) {
@@ -374,10 +471,11 @@ static enum MHD_Result finish_request(HttpServer *s, struct MHD_Connection *c, R
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
                                       const char *method, const char *version, const char *upload_data,
                                       size_t *upload_data_size, void **con_cls) {
-        HttpServer *s = cls;
+        Listener *l = cls;
+        HttpServer *s = l->server;
         Request *req = *con_cls;
         if (!req)
-                return begin_request(s, c, url, method, con_cls);
+                return begin_request(l, c, url, method, con_cls);
         if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
@@ -433,15 +531,81 @@ _printf_(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap) {
         log_debug("http: %s", buf);
 }
 
+/* Whether a bound address is loopback (127.0.0.0/8, ::1, or v4-mapped 127/8). */
+static bool sockaddr_is_loopback(const struct sockaddr_storage *sa) {
+        if (sa->ss_family == AF_INET)
+                return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) >> 24) == 127;
+        if (sa->ss_family == AF_INET6) {
+                const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+                return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        }
+        return false;
+}
+
+/* Bind a Unix socket at path (replacing a stale socket file, never any other
+ * file), with mode and, when set_gid, group gid. */
+static int listen_unix(const char *address, const char *path, const HttpServerConfig *cfg, int *ret_fd,
+                       char **ret_error) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (path[0] != '/' || strlen(path) >= sizeof sa.sun_path) {
+                *ret_error =
+                        strdup_printf("--listen \"%s\": expected unix:/ABSOLUTE/PATH of at most %zu bytes",
+                                      address, sizeof sa.sun_path - 1);
+                return -EINVAL;
+        }
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode)) {
+                        *ret_error = strdup_printf("--listen \"%s\": %s exists and is not a socket", address,
+                                                   path);
+                        return -EEXIST;
+                }
+                /* A stale socket of an earlier run is replaced; a live one is not stolen. */
+                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe >= 0 && connect(probe, (struct sockaddr *) &sa, sizeof sa) == 0) {
+                        *ret_error = strdup_printf("--listen \"%s\": another server answers on %s", address,
+                                                   path);
+                        return -EADDRINUSE;
+                }
+                (void) unlink(path);
+        }
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, 1024) < 0) {
+                int r = -errno;
+                *ret_error = strdup_printf("cannot listen on %s: %s", address, strerror(-r));
+                return r;
+        }
+        /* The socket file's mode and group decide who may connect at all. */
+        if (chmod(path, cfg->socket_mode ? cfg->socket_mode : 0660) < 0 ||
+            (cfg->set_socket_gid && chown(path, (uid_t) -1, cfg->socket_gid) < 0)) {
+                int r = -errno;
+                (void) unlink(path);
+                *ret_error = strdup_printf("cannot set the mode or group of %s: %s", path, strerror(-r));
+                return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 /* Create the listening socket ourselves: close-on-exec, and the same code path
- * serves socket activation and Unix sockets later. */
-static int listen_socket(const char *address, int *ret_fd, char **ret_error) {
+ * serves socket activation and Unix sockets. */
+static int listen_socket(const char *address, const HttpServerConfig *cfg, int *ret_fd, char **ret_unix_path,
+                         char **ret_error) {
+        if (strncmp(address, "unix:", 5) == 0) {
+                int r = listen_unix(address, address + 5, cfg, ret_fd, ret_error);
+                if (r >= 0 && !(*ret_unix_path = strdup(address + 5)))
+                        return -ENOMEM;
+                return r;
+        }
         _cleanup_free_ char *copy = strdup(address);
         if (!copy)
                 return -ENOMEM;
         char *host = copy, *port = strrchr(copy, ':');
         if (!port || port == copy) {
-                *ret_error = strdup_printf("--listen \"%s\": expected HOST:PORT", address);
+                *ret_error = strdup_printf("--listen \"%s\": expected HOST:PORT or unix:PATH", address);
                 return -EINVAL;
         }
         *port++ = 0;
@@ -480,90 +644,139 @@ static int listen_socket(const char *address, int *ret_fd, char **ret_error) {
         return r;
 }
 
-int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_error) {
-        assert(cfg && cfg->listen_address && cfg->prefix && cfg->methods && ret);
-        const char *listen_address = cfg->listen_address, *prefix = cfg->prefix;
-        const RpcMethod *methods = cfg->methods;
-        size_t n_methods = cfg->n_methods;
-        int listen_fd = cfg->listen_fd;
-        void *userdata = cfg->userdata;
-        HttpServer *s = calloc(1, sizeof *s);
-        if (!s)
-                return -ENOMEM;
-        s->listen_fd = -EBADF;
-        s->prefix = prefix;
-        s->prefix_len = strlen(prefix);
-        s->methods = methods;
-        s->n_methods = n_methods;
-        s->userdata = userdata;
-        s->body_deadline_us =
-                (uint64_t) (cfg->body_deadline_s ? cfg->body_deadline_s : HTTP_BODY_DEADLINE_S) * 1000000;
-        s->raw_routes = cfg->raw_routes;
-        s->n_raw_routes = cfg->n_raw_routes;
-        s->counters = calloc(n_methods ? n_methods : 1, sizeof *s->counters);
-        if (!s->counters) {
-                free(s);
-                return -ENOMEM;
-        }
-        if (cfg->service) {
-                /* Every method served must be in the schema, or its binary form is unknown. */
-                s->proto_methods = calloc(n_methods ? n_methods : 1, sizeof *s->proto_methods);
-                for (size_t i = 0; s->proto_methods && i < n_methods; i++) {
-                        s->proto_methods[i] = protobuf_c_service_descriptor_get_method_by_name(
-                                cfg->service, methods[i].name);
-                        if (!s->proto_methods[i]) {
-                                *ret_error = strdup_printf("method %s is not in %s", methods[i].name,
-                                                           cfg->service->name);
-                                free(s->proto_methods);
-                                free(s->counters);
-                                free(s);
-                                return -EINVAL;
-                        }
-                }
-                if (!s->proto_methods) {
-                        free(s->counters);
-                        free(s);
-                        return -ENOMEM;
-                }
-        }
-        int r = 0;
-        if (listen_fd >= 0)
-                s->listen_fd = listen_fd;
-        else
-                r = listen_socket(listen_address, &s->listen_fd, ret_error);
-        if (r < 0) {
-                free(s->proto_methods);
-                free(s->counters);
-                free(s);
-                return r;
-        }
-        struct sockaddr_storage sa;
+/* Start one daemon on l->fd (which it then uses; l keeps the fd to close). */
+static int listener_start(HttpServer *s, Listener *l, const HttpServerConfig *cfg, char **ret_error) {
+        struct sockaddr_storage sa = { 0 };
         socklen_t len = sizeof sa;
-        if (getsockname(s->listen_fd, (struct sockaddr *) &sa, &len) == 0)
-                s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
-                                                         : ((struct sockaddr_in *) &sa)->sin_port);
+        if (getsockname(l->fd, (struct sockaddr *) &sa, &len) < 0)
+                return -errno;
+        l->is_unix = sa.ss_family == AF_UNIX;
+        if (!l->is_unix) {
+                if (cfg->loopback_only && !sockaddr_is_loopback(&sa)) {
+                        *ret_error = strdup_printf(
+                                "refusing to listen on %s, which is not a loopback address, without "
+                                "authentication: give --tokens or --tls-client-ca, or --insecure to let "
+                                "anyone who can reach it be an admin",
+                                l->name);
+                        return -EPERM;
+                }
+                if (!s->port)
+                        s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
+                                                                 : ((struct sockaddr_in *) &sa)->sin_port);
+                l->tls = cfg->tls_cert_pem != NULL;
+        }
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                         MHD_USE_ERROR_LOG | (l->tls ? MHD_USE_TLS : 0);
+        struct MHD_OptionItem tls_opts[] = {
+                { l->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *) cfg->tls_cert_pem },
+                { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) cfg->tls_key_pem },
+                { cfg->tls_trust_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+                  (void *) cfg->tls_trust_pem },
+                { MHD_OPTION_END, 0, NULL },
+        };
+        if (l->tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+                *ret_error = strdup("--tls-cert: this libmicrohttpd is built without TLS support");
+                return -EOPNOTSUPP;
+        }
         unsigned timeout = cfg->connection_timeout_s ? cfg->connection_timeout_s : HTTP_TIMEOUT_DEFAULT_S;
         unsigned limit = cfg->connection_limit ? cfg->connection_limit : HTTP_CONNECTIONS_MAX;
         unsigned per_ip = cfg->per_ip_connection_limit == UINT_MAX ? 0 /* none */
                           : cfg->per_ip_connection_limit           ? cfg->per_ip_connection_limit
                                                                    : HTTP_PER_IP_DEFAULT;
-        s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                          MHD_USE_ITC | MHD_USE_ERROR_LOG,
-                                  0, NULL, NULL, access_handler, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, l, MHD_OPTION_LISTEN_SOCKET, l->fd,
                                   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                                   MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_UNESCAPE_CALLBACK,
                                   unescape, s, MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_THREAD_STACK_SIZE,
-                                  (size_t) 256 * 1024, MHD_OPTION_END);
-        if (!s->mhd) {
-                safe_close(s->listen_fd);
-                free(s->proto_methods);
-                free(s->counters);
-                free(s);
-                *ret_error = strdup_printf("cannot start the HTTP server on %s", listen_address);
+                                  (size_t) 256 * 1024, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        if (!l->mhd) {
+                *ret_error = strdup_printf(
+                        "cannot start the HTTP server on %s%s", l->name,
+                        l->tls ? " (is the TLS certificate and key valid PEM and do they match?)" : "");
                 return -EIO;
         }
-        *ret = s;
+        return 0;
+}
+
+/* Add a listener on fd (owned from here on), named name. */
+static int add_listener(HttpServer *s, int fd, const char *name, char *unix_path) {
+        if (s->n_listeners >= HTTP_LISTENERS_MAX) {
+                safe_close(fd);
+                free(unix_path);
+                return -E2BIG;
+        }
+        Listener *l = &s->listeners[s->n_listeners++];
+        *l = (Listener){ .server = s, .fd = fd, .unix_path = unix_path, .name = strdup(name) };
+        return l->name ? 0 : -ENOMEM;
+}
+
+int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_error) {
+        assert(cfg && cfg->prefix && cfg->methods && ret);
+        _cleanup_(http_server_stopp) HttpServer *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->prefix = cfg->prefix;
+        s->prefix_len = strlen(cfg->prefix);
+        s->methods = cfg->methods;
+        s->n_methods = cfg->n_methods;
+        s->userdata = cfg->userdata;
+        s->raw_routes = cfg->raw_routes;
+        s->n_raw_routes = cfg->n_raw_routes;
+        s->authenticate = cfg->authenticate;
+        s->auth_userdata = cfg->auth_userdata;
+        s->body_deadline_us =
+                (uint64_t) (cfg->body_deadline_s ? cfg->body_deadline_s : HTTP_BODY_DEADLINE_S) * 1000000;
+        s->counters = calloc(cfg->n_methods ? cfg->n_methods : 1, sizeof *s->counters);
+        if (!s->counters)
+                return -ENOMEM;
+        if (cfg->service) {
+                /* Every method served must be in the schema, or its binary form is unknown. */
+                s->proto_methods = calloc(cfg->n_methods ? cfg->n_methods : 1, sizeof *s->proto_methods);
+                if (!s->proto_methods)
+                        return -ENOMEM;
+                for (size_t i = 0; i < cfg->n_methods; i++) {
+                        s->proto_methods[i] = protobuf_c_service_descriptor_get_method_by_name(
+                                cfg->service, cfg->methods[i].name);
+                        if (!s->proto_methods[i]) {
+                                *ret_error = strdup_printf("method %s is not in %s", cfg->methods[i].name,
+                                                           cfg->service->name);
+                                return -EINVAL;
+                        }
+                }
+        }
+
+        int r = 0;
+        if (cfg->listen_fd >= 0 || cfg->n_listen_fds > 0) {
+                if (cfg->listen_fd >= 0)
+                        r = add_listener(s, cfg->listen_fd, "the socket systemd passed", NULL);
+                for (size_t i = 0; r >= 0 && i < cfg->n_listen_fds; i++) {
+                        char name[64];
+                        snprintf(name, sizeof name, "socket %zu systemd passed", i + 1);
+                        r = add_listener(s, cfg->listen_fds[i], name, NULL);
+                }
+        } else {
+                const char *one[] = { cfg->listen_address };
+                const char *const *addrs =
+                        cfg->n_listen_addresses ? (const char *const *) cfg->listen_addresses : one;
+                size_t n = cfg->n_listen_addresses ? cfg->n_listen_addresses : 1;
+                if (n > HTTP_LISTENERS_MAX) {
+                        *ret_error = strdup_printf("--listen: at most %d addresses", HTTP_LISTENERS_MAX);
+                        return -E2BIG;
+                }
+                for (size_t i = 0; r >= 0 && i < n; i++) {
+                        assert(addrs[i]);
+                        int fd = -EBADF;
+                        char *unix_path = NULL;
+                        r = listen_socket(addrs[i], cfg, &fd, &unix_path, ret_error);
+                        if (r >= 0)
+                                r = add_listener(s, fd, addrs[i], unix_path);
+                }
+        }
+        for (size_t i = 0; r >= 0 && i < s->n_listeners; i++)
+                r = listener_start(s, &s->listeners[i], cfg, ret_error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
@@ -572,20 +785,32 @@ unsigned http_server_port(const HttpServer *s) {
 }
 
 void http_server_quiesce(HttpServer *s) {
-        if (!s || !s->mhd || s->listen_fd < 0)
+        if (!s)
                 return;
-        MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-        if (fd != MHD_INVALID_SOCKET)
-                s->listen_fd = safe_close(fd);
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                Listener *l = &s->listeners[i];
+                if (!l->mhd || l->fd < 0)
+                        continue;
+                MHD_socket fd = MHD_quiesce_daemon(l->mhd);
+                if (fd != MHD_INVALID_SOCKET)
+                        l->fd = safe_close(fd);
+        }
 }
 
 HttpServer *http_server_stop(HttpServer *s) {
         if (!s)
                 return NULL;
         http_server_quiesce(s);
-        if (s->mhd)
-                MHD_stop_daemon(s->mhd);
-        safe_close(s->listen_fd);
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                Listener *l = &s->listeners[i];
+                if (l->mhd)
+                        MHD_stop_daemon(l->mhd);
+                safe_close(l->fd);
+                if (l->unix_path)
+                        (void) unlink(l->unix_path);
+                free(l->unix_path);
+                free(l->name);
+        }
         free(s->proto_methods);
         free(s->counters);
         return mfree(s);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "api/auth.h"
 #include "api/connect.h"
 
 #define HTTP_BODY_MAX (1u << 20)
@@ -22,6 +23,7 @@
 /* A request body must arrive within this many seconds of its headers, however
  * it trickles (the idle timeout alone lets a byte every few seconds through). */
 #define HTTP_BODY_DEADLINE_S 30
+#define HTTP_LISTENERS_MAX 16
 
 /* Handle one request message; fill *ret_response (a new reference) and return
  * 0, or fill e and return < 0. Runs on the connection's thread. */
@@ -34,6 +36,8 @@ typedef struct RpcMethod {
         /* Reads only: may also be called with a Connect GET request
          * (?encoding=json&message=<url-encoded JSON>[&connect=v1]). */
         bool no_side_effects;
+        /* Which roles may call it (api/connect.h); unset = admin-only. */
+        RpcAccess access;
 } RpcMethod;
 
 typedef struct HttpServer HttpServer;
@@ -44,6 +48,7 @@ typedef int (*RawGetHandler)(void *userdata, char **ret_body, const char **ret_c
 typedef struct RawRoute {
         const char *path; /* "/metrics" */
         RawGetHandler handler;
+        RpcAccess access; /* unset = admin-only */
 } RawRoute;
 
 /* Request counts and latencies per RPC method, for /metrics. */
@@ -59,9 +64,33 @@ typedef struct HttpMethodStats {
 /* A snapshot, one entry per method (n_methods of them, in table order). */
 int http_server_stats(HttpServer *s, HttpMethodStats **ret, size_t *ret_n);
 
+/* Who the caller is, from what the transport saw: 0 and *ret filled, or < 0
+ * and e filled (unauthenticated). Runs on the connection's thread. */
+typedef int (*HttpAuthenticate)(void *userdata, const CallerCredentials *cred, RpcCaller *ret,
+                                ConnectError *e);
+
 typedef struct HttpServerConfig {
-        const char *listen_address; /* "HOST:PORT", "[v6]:PORT"; port 0 picks one */
+        /* Listen on each of listen_addresses ("HOST:PORT", "[v6]:PORT", port 0
+         * picks one; "unix:/PATH"), or, when n_listen_addresses is 0, on
+         * listen_address alone. */
+        const char *listen_address;
+        char *const *listen_addresses;
+        size_t n_listen_addresses;
         int listen_fd; /* >= 0: a socket handed over by systemd (the server owns it) */
+        const int *listen_fds; /* more of them (sd_listen_fds); used instead of the addresses */
+        size_t n_listen_fds;
+        unsigned socket_mode; /* of unix: sockets we create; 0 = 0660 */
+        gid_t socket_gid; /* their group when set_socket_gid */
+        bool set_socket_gid;
+        /* Refuse a TCP listener on a non-loopback address (no authentication configured). */
+        bool loopback_only;
+        /* TLS on the TCP listeners: PEM texts of the certificate chain and key; with
+         * tls_trust_pem, clients are asked for a certificate signed by it. */
+        const char *tls_cert_pem;
+        const char *tls_key_pem;
+        const char *tls_trust_pem;
+        HttpAuthenticate authenticate; /* NULL: every caller is an admin */
+        void *auth_userdata;
         const char *prefix; /* "/vmprovisioner.v1.VmService/" */
         const RpcMethod *methods; /* must stay valid while the server runs */
         size_t n_methods;
@@ -79,10 +108,12 @@ typedef struct HttpServerConfig {
         unsigned body_deadline_s; /* a body complete this long after its headers (HTTP_BODY_DEADLINE_S) */
 } HttpServerConfig;
 
-/* Serve POST prefix + method names, and the raw GET routes, on listen_fd or a
- * new socket bound to listen_address. */
+/* Serve POST prefix + method names, and the raw GET routes, on the sockets
+ * handed over or new ones bound to the addresses (one libmicrohttpd daemon
+ * each). A Unix socket we bind replaces a stale one at its path and is
+ * removed at stop. */
 int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_error);
-/* The port actually bound (useful with port 0). */
+/* The port actually bound by the first TCP listener (useful with port 0). */
 unsigned http_server_port(const HttpServer *s);
 /* Stop accepting new connections; requests in flight go on. */
 void http_server_quiesce(HttpServer *s);

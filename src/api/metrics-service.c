@@ -223,7 +223,8 @@ int metrics_service_get_vm_metrics(void *userdata, const RpcCaller *caller, cons
         if (r >= 0) {
                 /* Deleted VMs too: their samples outlive them until retention. */
                 r = store_vm_get(m->store, req.vm_id, &row);
-                if (r == -ENOENT)
+                /* Another tenant's VM answers exactly as a missing one. */
+                if (r == -ENOENT || (r >= 0 && !rpc_caller_sees(caller, row->customer_id)))
                         r = connect_error(e, CONNECT_NOT_FOUND, "vm \"%s\" not found", req.vm_id);
                 else if (r < 0)
                         r = connect_error(e, CONNECT_INTERNAL, "GetVmMetrics: database error: %s",

@@ -131,7 +131,53 @@ static int check_capabilities(const Backend *b, const VmConfig *c, ConnectError 
         return 0;
 }
 
-static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, ConnectError *e) {
+/* The tenant's quota, or NULL. */
+static const TenantQuota *tenant_quota(const Manager *m, const char *tenant) {
+        for (size_t i = 0; tenant && i < m->options->n_tenant_quotas; i++)
+                if (streq(m->options->tenant_quotas[i].tenant, tenant))
+                        return &m->options->tenant_quotas[i];
+        return NULL;
+}
+
+/* resource_exhausted naming the limit a new VM would exceed. */
+static int over_limit(Manager *m, const VmRow *row, StoreLimitHit hit, uint64_t used, const StoreLimits *l,
+                      ConnectError *e) {
+        const char *t = row->customer_id;
+        switch (hit) {
+        case STORE_LIMIT_HOST_VCPUS:
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED,
+                                     "host capacity: %" PRIu64 " of %" PRIu64 " vCPUs are in use; %" PRIu64
+                                     " more do not fit (--host-vcpus x --overcommit)",
+                                     used, l->host_vcpus, l->vcpus);
+        case STORE_LIMIT_HOST_MEMORY:
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED,
+                                     "host capacity: %" PRIu64 " of %" PRIu64 " bytes of memory are in use; "
+                                     "%" PRIu64 " more do not fit (--host-memory x --overcommit)",
+                                     used, l->host_memory, l->memory);
+        case STORE_LIMIT_TENANT_VMS:
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED,
+                                     "quota of tenant \"%s\": it has %" PRIu64 " of at most %" PRIu64 " VMs",
+                                     t, used, l->tenant_vms);
+        case STORE_LIMIT_TENANT_VCPUS:
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED,
+                                     "quota of tenant \"%s\": %" PRIu64 " of %" PRIu64
+                                     " vCPUs are in use; %" PRIu64 " more exceed it",
+                                     t, used, l->tenant_vcpus, l->vcpus);
+        case STORE_LIMIT_TENANT_MEMORY:
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED,
+                                     "quota of tenant \"%s\": %" PRIu64 " of %" PRIu64
+                                     " bytes of memory are in "
+                                     "use; %" PRIu64 " more exceed it",
+                                     t, used, l->tenant_memory, l->memory);
+        case STORE_LIMIT_MAX_VMS:
+        default:
+                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED,
+                                     "this host already has %u VMs (--max-vms)", m->options->max_vms);
+        }
+}
+
+static int create_vm_impl(Manager *m, const RpcCaller *caller, CreateVmRequest *req, json_t **ret,
+                          ConnectError *e) {
         _cleanup_free_ char *id = NULL;
         if (isempty(req->vm_id)) {
                 if (vm_id_generate(&id) < 0)
@@ -143,6 +189,18 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
         }
         if (req->customer_id && strlen(req->customer_id) > 128)
                 return connect_error(e, CONNECT_INVALID_ARGUMENT, "customer_id: at most 128 characters");
+        /* A tenant's VMs belong to it: customer_id comes from the credentials.
+         * Naming another tenant is refused rather than silently replaced. */
+        if (caller->tenant[0]) {
+                if (!isempty(req->customer_id) && !streq(req->customer_id, caller->tenant))
+                        return connect_error(e, CONNECT_PERMISSION_DENIED,
+                                             "customer_id: \"%s\" is not your tenant (\"%s\"); leave it "
+                                             "empty or give your own",
+                                             req->customer_id, caller->tenant);
+                free(req->customer_id);
+                if (!(req->customer_id = strdup(caller->tenant)))
+                        return connect_error(e, CONNECT_INTERNAL, "out of memory");
+        }
 
         const char *policy = isempty(req->restart_policy) ? "on-failure" : req->restart_policy;
         bool policy_ok = false;
@@ -195,8 +253,28 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                 .run_dir = run_dir,
                 .restart_policy = (char *) policy,
         };
+        const TenantQuota *q = tenant_quota(m, row.customer_id);
+        StoreLimits limits = {
+                .max_live = m->options->max_vms,
+                .host_vcpus = m->capacity_vcpus,
+                .host_memory = m->capacity_memory,
+                .tenant_vms = q ? q->vms : 0,
+                .tenant_vcpus = q ? q->vcpus : 0,
+                .tenant_memory = q ? q->memory_bytes : 0,
+                .vcpus = cfg->max_vcpu_count > cfg->vcpu_count ? cfg->max_vcpu_count : cfg->vcpu_count,
+                .memory = cfg->memory_bytes + cfg->hotplug_bytes,
+        };
         _cleanup_(vm_row_freep) VmRow *existing = NULL;
-        int r = store_vm_insert(m->store, &row, same_vm, NULL, m->options->max_vms, &existing);
+        StoreLimitHit hit = STORE_LIMIT_NONE;
+        uint64_t used = 0;
+        int r = store_vm_insert_limited(m->store, &row, same_vm, NULL, &limits, &existing, &hit, &used);
+        if (r == -EEXIST && caller->tenant[0])
+                /* The same answer whoever holds the id: a tenant learns only that it is taken. */
+                return connect_error(
+                        e, CONNECT_ALREADY_EXISTS,
+                        "vm_id \"%s\" is already in use with a different configuration (ids are "
+                        "unique on the host and never reused)",
+                        id);
         if (r == -EEXIST)
                 return connect_error(e, CONNECT_ALREADY_EXISTS,
                                      existing && existing->deleted_at
@@ -204,8 +282,7 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                                              : "vm_id \"%s\" already exists with a different configuration",
                                      id);
         if (r == -EDQUOT)
-                return connect_error(e, CONNECT_RESOURCE_EXHAUSTED,
-                                     "this host already has %u VMs (--max-vms)", m->options->max_vms);
+                return over_limit(m, &row, hit, used, &limits, e);
         if (r < 0)
                 return store_failure(e, r, "CreateVm");
 
@@ -234,7 +311,7 @@ static int create_vm(void *userdata, const RpcCaller *caller, const json_t *in, 
         CreateVmRequest req = { 0 };
         int r = connect_decode(in, create_fields, ELEMENTSOF(create_fields), &req, e);
         if (r >= 0)
-                r = create_vm_impl(userdata, &req, ret, e);
+                r = create_vm_impl(userdata, caller, &req, ret, e);
         connect_request_free(create_fields, ELEMENTSOF(create_fields), &req);
         return r;
 }
@@ -263,6 +340,7 @@ static const FieldSpec lifecycle_fields_shutdown[] = {
 /* What the verb's rule sees: the request and where to put a refusal. */
 typedef struct VerbContext {
         const LifecycleRequest *req;
+        const RpcCaller *caller;
         ConnectError *e;
 } VerbContext;
 
@@ -367,16 +445,19 @@ typedef struct RuleCall {
 
 static int rule_call(VmRow *row, void *userdata) {
         RuleCall *c = userdata;
+        /* Another tenant's VM is refused exactly as a missing one. */
+        if (!rpc_caller_sees(c->ctx.caller, row->customer_id))
+                return not_found(c->ctx.e, row->id);
         return c->rule(row, &c->ctx);
 }
 
 /* The one ceremony of every lifecycle verb, after decoding: validate the id,
  * apply the verb's rule in one transaction, wake the reconciler, wait, answer. */
-static int lifecycle_run(Manager *m, const LifecycleVerb *verb, const LifecycleRequest *req, json_t **ret,
-                         ConnectError *e) {
+static int lifecycle_run(Manager *m, const RpcCaller *caller, const LifecycleVerb *verb,
+                         const LifecycleRequest *req, json_t **ret, ConnectError *e) {
         if (require_vm_id(req->vm_id, e) < 0)
                 return -1;
-        RuleCall call = { .rule = verb->rule, .ctx = { .req = req, .e = e } };
+        RuleCall call = { .rule = verb->rule, .ctx = { .req = req, .caller = caller, .e = e } };
         _cleanup_(vm_row_freep) VmRow *row = NULL;
         int r = store_vm_update_desired(m->store, req->vm_id, rule_call, &call, verb->rpc, &row);
         if (r == -ENOENT)
@@ -405,12 +486,12 @@ static int lifecycle_run(Manager *m, const LifecycleVerb *verb, const LifecycleR
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }
 
-static int lifecycle_call(Manager *m, const LifecycleVerb *verb, const json_t *in, json_t **ret,
-                          ConnectError *e) {
+static int lifecycle_call(Manager *m, const RpcCaller *caller, const LifecycleVerb *verb, const json_t *in,
+                          json_t **ret, ConnectError *e) {
         LifecycleRequest req = { 0 };
         int r = connect_decode(in, verb->fields, verb->n_fields, &req, e);
         if (r >= 0)
-                r = lifecycle_run(m, verb, &req, ret, e);
+                r = lifecycle_run(m, caller, verb, &req, ret, e);
         connect_request_free(verb->fields, verb->n_fields, &req);
         return r;
 }
@@ -418,7 +499,7 @@ static int lifecycle_call(Manager *m, const LifecycleVerb *verb, const json_t *i
 #define LIFECYCLE_HANDLER(fn, verb)                                                                         \
         static int fn(void *userdata, const RpcCaller *caller, const json_t *in, json_t **ret,              \
                       ConnectError *e) {                                                                    \
-                return lifecycle_call(userdata, &(verb), in, ret, e);                                       \
+                return lifecycle_call(userdata, caller, &(verb), in, ret, e);                               \
         }
 LIFECYCLE_HANDLER(boot_vm, verb_boot)
 LIFECYCLE_HANDLER(shutdown_vm, verb_shutdown)
@@ -469,7 +550,8 @@ static int get_vm_info(void *userdata, const RpcCaller *caller, const json_t *in
         _cleanup_(vm_row_freep) VmRow *row = NULL;
         if (r >= 0) {
                 r = store_vm_get(m->store, req.vm_id, &row);
-                if (r == -ENOENT || (r >= 0 && row->deleted_at))
+                if (r == -ENOENT ||
+                    (r >= 0 && (row->deleted_at || !rpc_caller_sees(caller, row->customer_id))))
                         r = not_found(e, req.vm_id);
                 else if (r < 0)
                         r = store_failure(e, r, "GetVmInfo");
@@ -504,6 +586,10 @@ static int get_vm_info(void *userdata, const RpcCaller *caller, const json_t *in
                 json_object_set_new(*ret, "restarts", json_integer(row->restarts));
                 json_object_set_new(*ret, "lastExit", json_string(row->last_exit));
                 metrics_service_add_vm_info(m, row, *ret);
+                /* Host paths and pids are the operator's business, not a tenant's. */
+                if (caller->tenant[0])
+                        json_object_set_new(*ret, "backendInfo",
+                                            json_pack("{s:s}", "backend", row->backend));
         }
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }
@@ -571,6 +657,11 @@ static int list_vms(void *userdata, const RpcCaller *caller, const json_t *in, j
         if (r >= 0 && parse_page_token(req.page_token, &after) < 0)
                 r = connect_error(e, CONNECT_INVALID_ARGUMENT,
                                   "page_token: not a token returned by ListVms (\"%s\")", req.page_token);
+        if (r >= 0 && caller->tenant[0] && !isempty(req.customer_id) &&
+            !streq(req.customer_id, caller->tenant))
+                r = connect_error(e, CONNECT_PERMISSION_DENIED,
+                                  "customer_id: \"%s\" is not your tenant (\"%s\")", req.customer_id,
+                                  caller->tenant);
         VmPhase phases[_VM_PHASE_MAX];
         size_t n_phases = 0;
         for (size_t i = 0; r >= 0 && i < req.state_filter.n; i++) {
@@ -587,7 +678,9 @@ static int list_vms(void *userdata, const RpcCaller *caller, const json_t *in, j
         VmListQuery q = {
                 .observed_in = n_phases ? phases : NULL,
                 .n_observed_in = n_phases < _VM_PHASE_MAX ? n_phases : _VM_PHASE_MAX,
-                .customer_id = isempty(req.customer_id) ? NULL : req.customer_id,
+                .customer_id = caller->tenant[0]          ? caller->tenant
+                               : isempty(req.customer_id) ? NULL
+                                                          : req.customer_id,
                 .include_deleted = req.include_deleted,
                 .after_seq = after,
                 .limit = req.page_size == 0              ? LIST_PAGE_DEFAULT
@@ -627,11 +720,12 @@ static const FieldSpec console_fields[] = {
 };
 
 /* A live VM by id for a read: not_found for unknown and deleted ones. */
-static int load_live_vm(Manager *m, const char *id, VmRow **ret, ConnectError *e) {
+static int load_live_vm(Manager *m, const RpcCaller *caller, const char *id, VmRow **ret, ConnectError *e) {
         if (require_vm_id(id, e) < 0)
                 return -1;
         int r = store_vm_get(m->store, id, ret);
-        if (r == -ENOENT || (r >= 0 && (*ret)->deleted_at)) {
+        if (r == -ENOENT ||
+            (r >= 0 && ((*ret)->deleted_at || !rpc_caller_sees(caller, (*ret)->customer_id)))) {
                 *ret = vm_row_free(*ret);
                 return not_found(e, id);
         }
@@ -688,7 +782,7 @@ static int get_vm_console(void *userdata, const RpcCaller *caller, const json_t 
                 r = connect_error(e, CONNECT_INVALID_ARGUMENT,
                                   "max_bytes: must be between 0 and %u (0 = 65536)", CONSOLE_READ_MAX);
         if (r >= 0)
-                r = load_live_vm(m, req.vm_id, &row, e);
+                r = load_live_vm(m, caller, req.vm_id, &row, e);
         connect_request_free(console_fields, ELEMENTSOF(console_fields), &req);
         if (r < 0)
                 return r;
@@ -737,7 +831,7 @@ static int get_vm_history(void *userdata, const RpcCaller *caller, const json_t 
         _cleanup_(vm_row_freep) VmRow *row = NULL;
         if (r >= 0) {
                 r = store_vm_get(m->store, req.vm_id, &row);
-                if (r == -ENOENT)
+                if (r == -ENOENT || (r >= 0 && !rpc_caller_sees(caller, row->customer_id)))
                         r = not_found(e, req.vm_id);
                 else if (r < 0)
                         r = store_failure(e, r, "GetVmHistory");
@@ -772,18 +866,18 @@ static int get_vm_history(void *userdata, const RpcCaller *caller, const json_t 
 }
 
 const RpcMethod vm_service_methods[] = {
-        { "CreateVm", create_vm, .no_side_effects = false },
-        { "BootVm", boot_vm, .no_side_effects = false },
-        { "ShutdownVm", shutdown_vm, .no_side_effects = false },
-        { "PauseVm", pause_vm, .no_side_effects = false },
-        { "ResumeVm", resume_vm, .no_side_effects = false },
-        { "RebootVm", reboot_vm, .no_side_effects = false },
-        { "DeleteVm", delete_vm, .no_side_effects = false },
-        { "GetVmInfo", get_vm_info, .no_side_effects = true },
-        { "ListVms", list_vms, .no_side_effects = true },
-        { "GetVmConsole", get_vm_console, .no_side_effects = true },
-        { "GetVmHistory", get_vm_history, .no_side_effects = true },
-        { "GetVmMetrics", metrics_service_get_vm_metrics, .no_side_effects = true },
+        { "CreateVm", create_vm, .no_side_effects = false, .access = RPC_WRITE },
+        { "BootVm", boot_vm, .no_side_effects = false, .access = RPC_WRITE },
+        { "ShutdownVm", shutdown_vm, .no_side_effects = false, .access = RPC_WRITE },
+        { "PauseVm", pause_vm, .no_side_effects = false, .access = RPC_WRITE },
+        { "ResumeVm", resume_vm, .no_side_effects = false, .access = RPC_WRITE },
+        { "RebootVm", reboot_vm, .no_side_effects = false, .access = RPC_WRITE },
+        { "DeleteVm", delete_vm, .no_side_effects = false, .access = RPC_WRITE },
+        { "GetVmInfo", get_vm_info, .no_side_effects = true, .access = RPC_READ },
+        { "ListVms", list_vms, .no_side_effects = true, .access = RPC_READ },
+        { "GetVmConsole", get_vm_console, .no_side_effects = true, .access = RPC_READ },
+        { "GetVmHistory", get_vm_history, .no_side_effects = true, .access = RPC_READ },
+        { "GetVmMetrics", metrics_service_get_vm_metrics, .no_side_effects = true, .access = RPC_READ },
 };
 const size_t vm_service_n_methods = ELEMENTSOF(vm_service_methods);
 

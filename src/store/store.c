@@ -407,9 +407,80 @@ int store_vm_get(Store *s, const char *id, VmRow **ret) {
         return conn_get_vm(c.db, id, ret);
 }
 
+/* Live VMs, and when sizes their vCPUs and memory (else 0), of one customer
+ * or all when customer is NULL. */
+static int conn_usage(sqlite3 *db, const char *customer, bool sizes, uint64_t ret[3]) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(
+                db,
+                !sizes ? "SELECT count(*), 0, 0 FROM vms WHERE deleted_at IS NULL AND "
+                         "(?1 IS NULL OR customer_id = ?1)"
+                       : "SELECT count(*), "
+                         "coalesce(sum(coalesce(json_extract(config_json, '$.cpu.maxVcpuCount'), "
+                         "json_extract(config_json, '$.cpu.vcpuCount'), 0)), 0), "
+                         "coalesce(sum(coalesce(json_extract(config_json, '$.memory.sizeBytes'), 0) + "
+                         "coalesce(json_extract(config_json, '$.memory.hotplugSizeBytes'), 0)), 0) "
+                         "FROM vms WHERE deleted_at IS NULL AND (?1 IS NULL OR customer_id = ?1)",
+                &st);
+        if (r < 0)
+                return r;
+        if (customer)
+                sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        for (int i = 0; i < 3; i++)
+                ret[i] = (uint64_t) sqlite3_column_int64(st, i);
+        return 0;
+}
+
+/* Which limit (if any) the new VM would exceed; its usage in *ret_used. */
+static int conn_check_limits(sqlite3 *db, const VmRow *row, const StoreLimits *l, StoreLimitHit *ret_hit,
+                             uint64_t *ret_used) {
+        uint64_t u[3];
+        int r;
+        *ret_hit = STORE_LIMIT_NONE;
+        if (l->max_live > 0 || l->host_vcpus || l->host_memory) {
+                r = conn_usage(db, NULL, l->host_vcpus || l->host_memory, u);
+                if (r < 0)
+                        return r;
+                if (l->max_live > 0 && u[0] >= l->max_live)
+                        *ret_hit = STORE_LIMIT_MAX_VMS, *ret_used = u[0];
+                else if (l->host_vcpus && u[1] + l->vcpus > l->host_vcpus)
+                        *ret_hit = STORE_LIMIT_HOST_VCPUS, *ret_used = u[1];
+                else if (l->host_memory && u[2] + l->memory > l->host_memory)
+                        *ret_hit = STORE_LIMIT_HOST_MEMORY, *ret_used = u[2];
+                if (*ret_hit)
+                        return -EDQUOT;
+        }
+        if (l->tenant_vms || l->tenant_vcpus || l->tenant_memory) {
+                r = conn_usage(db, row->customer_id ? row->customer_id : "",
+                               l->tenant_vcpus || l->tenant_memory, u);
+                if (r < 0)
+                        return r;
+                if (l->tenant_vms && u[0] + 1 > l->tenant_vms)
+                        *ret_hit = STORE_LIMIT_TENANT_VMS, *ret_used = u[0];
+                else if (l->tenant_vcpus && u[1] + l->vcpus > l->tenant_vcpus)
+                        *ret_hit = STORE_LIMIT_TENANT_VCPUS, *ret_used = u[1];
+                else if (l->tenant_memory && u[2] + l->memory > l->tenant_memory)
+                        *ret_hit = STORE_LIMIT_TENANT_MEMORY, *ret_used = u[2];
+                if (*ret_hit)
+                        return -EDQUOT;
+        }
+        return 0;
+}
+
 int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
                     unsigned max_live, VmRow **ret_existing) {
-        assert(s && row && row->id && row->backend && row->config_json);
+        StoreLimits l = { .max_live = max_live };
+        StoreLimitHit hit;
+        uint64_t used;
+        return store_vm_insert_limited(s, row, same_config, userdata, &l, ret_existing, &hit, &used);
+}
+
+int store_vm_insert_limited(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
+                            const StoreLimits *limits, VmRow **ret_existing, StoreLimitHit *ret_hit,
+                            uint64_t *ret_used) {
+        assert(s && row && row->id && row->backend && row->config_json && limits && ret_hit && ret_used);
         _cleanup_conn_ Conn c = { .store = s };
         int r = store_acquire(s, &c.db);
         if (r < 0)
@@ -429,16 +500,9 @@ int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, v
         if (r != -ENOENT)
                 return r;
 
-        if (max_live > 0) {
-                _cleanup_stmt_ sqlite3_stmt *cnt = NULL;
-                r = prepare(c.db, "SELECT count(*) FROM vms WHERE deleted_at IS NULL", &cnt);
-                if (r < 0)
-                        return r;
-                if (sqlite3_step(cnt) != SQLITE_ROW)
-                        return -EIO;
-                if (sqlite3_column_int64(cnt, 0) >= max_live)
-                        return -EDQUOT;
-        }
+        r = conn_check_limits(c.db, row, limits, ret_hit, ret_used);
+        if (r < 0)
+                return r;
 
         int64_t now = now_ms();
         _cleanup_stmt_ sqlite3_stmt *st = NULL;

@@ -82,6 +82,33 @@ int store_applied_migrations(Store *s, char ***ret_names, size_t *ret_n);
  * When max_live (> 0) VMs that are not deleted exist already: -EDQUOT.
  */
 typedef bool (*StoreSameConfigFn)(const VmRow *existing, const VmRow *requested, void *userdata);
+
+/* Limits store_vm_insert_limited checks inside its write transaction, over
+ * the VMs that are not deleted (so two concurrent inserts cannot both pass).
+ * A VM's size is its most vCPUs (maxVcpuCount) and most memory (sizeBytes +
+ * hotplugSizeBytes) from config_json. 0 = no limit. */
+typedef struct StoreLimits {
+        unsigned max_live; /* VMs on the host (--max-vms) */
+        uint64_t host_vcpus, host_memory; /* host capacity after overcommit */
+        uint64_t tenant_vms, tenant_vcpus, tenant_memory; /* of row->customer_id */
+        uint64_t vcpus, memory; /* the new VM's size */
+} StoreLimits;
+
+typedef enum StoreLimitHit {
+        STORE_LIMIT_NONE,
+        STORE_LIMIT_MAX_VMS,
+        STORE_LIMIT_HOST_VCPUS,
+        STORE_LIMIT_HOST_MEMORY,
+        STORE_LIMIT_TENANT_VMS,
+        STORE_LIMIT_TENANT_VCPUS,
+        STORE_LIMIT_TENANT_MEMORY,
+} StoreLimitHit;
+
+/* store_vm_insert with limits: -EDQUOT with *ret_hit naming the first limit
+ * the new VM would exceed and *ret_used what is in use of it already. */
+int store_vm_insert_limited(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
+                            const StoreLimits *limits, VmRow **ret_existing, StoreLimitHit *ret_hit,
+                            uint64_t *ret_used);
 int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
                     unsigned max_live, VmRow **ret_existing);
 

@@ -254,7 +254,8 @@ row("two Content-Lengths", lambda: raw(f"POST {P}GetVmInfo HTTP/1.1\r\nHost: x\r
 row("not HTTP at all", lambda: raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64, timeout=5), None, "")
 
 # content types and protocol headers
-for ct in ["application/proto", "text/plain", "application/grpc", "application/connect+json", "multipart/form-data; boundary=x", "application/json-evil"]:
+row("content type application/proto with a JSON body", lambda: post("GetVmInfo", b'{"vm_id":"base"}', ctype="application/proto"), "invalid_argument", "malformed protobuf message")
+for ct in ["text/plain", "application/grpc", "application/connect+json", "multipart/form-data; boundary=x", "application/json-evil"]:
     row(f"content type {ct}", lambda ct=ct: post("GetVmInfo", b'{"vm_id":"base"}', ctype=ct), "unimplemented", "unsupported content type")
 row("Connect-Protocol-Version 2", lambda: post("GetVmInfo", b'{"vm_id":"base"}', extra=b"Connect-Protocol-Version: 2\r\n"), "invalid_argument", "Connect-Protocol-Version")
 
@@ -270,8 +271,8 @@ row("a made-up HTTP method", lambda: post("GetVmInfo", b"{}", method="BREW"), "u
 
 # Connect GET
 G = f"GET {P}GetVmInfo?"
-for q, code, msg in [("message=%7B%7D", "invalid_argument", "encoding=json"), ("encoding=proto&message=x", "unimplemented", "encoding=proto"),
-                     ("encoding=json&message=%7B", "invalid_argument", "malformed JSON"), ("encoding=json&base64=1&message=e30", "unimplemented", "base64"),
+for q, code, msg in [("message=%7B%7D", "invalid_argument", "encoding=json"), ("encoding=proto&message=x", "invalid_argument", "malformed protobuf message"), ("encoding=xml&message=x", "unimplemented", "encoding=xml"),
+                     ("encoding=json&message=%7B", "invalid_argument", "malformed JSON"), ("encoding=json&base64=1&message=e30", "invalid_argument", "vm_id: required"), ("encoding=json&base64=1&message=%25%25", "invalid_argument", "base64"),
                      ("encoding=json&compression=gzip&message=%7B%7D", "unimplemented", "compression"), ("encoding=json&connect=v2&message=%7B%7D", "invalid_argument", "connect=v2"),
                      ("encoding=json&message=%7B%22vm_id%22%3A%22ba%FFse%22%7D", "invalid_argument", "malformed JSON")]:
     row(f"Connect GET {q[:40]}", lambda q=q: raw(f"{G}{q} HTTP/1.1\r\nHost: x\r\n\r\n".encode()), code, msg)
