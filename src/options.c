@@ -804,7 +804,8 @@ static void format_value(const Options *o, int id, char *buf, size_t size) {
                 for (size_t i = 0, len = 0; i < n && len < size; i++)
                         len += (size_t) snprintf(buf + len, size - len, "%s%s=%s%s%s", i ? " " : "",
                                                  rules[i].name, caller_role_to_string(rules[i].caller.role),
-                                                 rules[i].caller.tenant[0] ? ":" : "", rules[i].caller.tenant);
+                                                 rules[i].caller.tenant[0] ? ":" : "",
+                                                 rules[i].caller.tenant);
                 if (n == 0)
                         snprintf(buf, size, "(none)");
                 break;
