@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "api/metrics-service.h"
+#include "api/network-service.h"
 #include "util/log.h"
 
 /* Longest socket path a VM can get: <data-dir>/vms/<64-char id>/api.sock. */
@@ -87,7 +88,9 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 *ret_error = strdup_printf("cannot set up systemd scopes: %s", strerror(-r));
                 return r;
         }
+        m->net = (HostNetOptions){ .tap_uid = 0, .tap_gid = 0, .firewall = o->network_firewall };
         ReconcilerOptions ro = {
+                .net = &m->net,
                 .store = m->store,
                 .backend_options = &m->backend_options,
                 .n_workers = o->workers,
@@ -130,6 +133,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_asset_roots; i++)
                 free(m->asset_roots[i]);
         free(m->vms_dir);
+        free(m->methods);
         return mfree(m);
 }
 
@@ -218,6 +222,10 @@ int manager_startup(Manager *m, char **ret_error) {
                 return r;
         }
 
+        /* Networks (bridges, firewall) before any VM is looked at. */
+        r = network_service_startup(m, ret_error);
+        if (r < 0)
+                return r;
         ReattachStats rs;
         r = reconciler_reattach_all(m->reconciler, &rs);
         if (r < 0) {
@@ -241,12 +249,20 @@ int manager_startup(Manager *m, char **ret_error) {
                         return -EINVAL;
                 }
         }
+        /* One table for the server: the VM RPCs, then the network RPCs. */
+        m->n_methods = vm_service_n_methods + network_service_n_methods;
+        m->methods = calloc(m->n_methods, sizeof *m->methods);
+        if (!m->methods)
+                return -ENOMEM;
+        memcpy(m->methods, vm_service_methods, vm_service_n_methods * sizeof *m->methods);
+        memcpy(m->methods + vm_service_n_methods, network_service_methods,
+               network_service_n_methods * sizeof *m->methods);
         HttpServerConfig hc = {
                 .listen_address = m->options->listen,
                 .listen_fd = fd,
                 .prefix = VM_SERVICE_PREFIX,
-                .methods = vm_service_methods,
-                .n_methods = vm_service_n_methods,
+                .methods = m->methods,
+                .n_methods = m->n_methods,
                 .raw_routes = manager_raw_routes,
                 .n_raw_routes = manager_n_raw_routes,
                 .userdata = m,

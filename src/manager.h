@@ -23,6 +23,9 @@ typedef struct Manager {
         ScopeManager *scopes;
         HttpServer *http;
         BackendOptions backend_options;
+        HostNetOptions net; /* TAP owner (the VMM user; root until set), firewall on/off */
+        RpcMethod *methods; /* vm_service_methods + network_service_methods */
+        size_t n_methods;
         char *asset_roots[OPTIONS_ASSET_ROOTS_MAX]; /* realpath'ed */
         size_t n_asset_roots;
         uint64_t host_memory_bytes;

@@ -24,6 +24,8 @@ enum {
         OPT_METRICS_INTERVAL,
         OPT_METRICS_RETENTION,
         OPT_ROLLUP_RETENTION,
+        OPT_NETWORK,
+        OPT_NETWORK_FIREWALL,
         OPT_VERSION,
 };
 
@@ -67,6 +69,11 @@ static const struct {
           "how often each VM's usage is sampled; fractions allowed, 0 turns sampling off (default 10)" },
         { "metrics-retention", OPT_METRICS_RETENTION, "METALD_METRICS_RETENTION", "HOURS",
           "how long raw usage samples are kept; fractions allowed (default 24)" },
+        { "network", OPT_NETWORK, "METALD_NETWORK", "SPEC",
+          "a host network, repeatable: name=N,subnet=A.B.C.D/P[,gateway=G][,bridge=B][,ipv6=X::/P]"
+          "[,dns=D1+D2][,tenant=T][,mtu=M] (environment: specs separated by ';')" },
+        { "network-firewall", OPT_NETWORK_FIREWALL, "METALD_NETWORK_FIREWALL", "yes|no",
+          "manage the nftables isolation rules of the networks (default yes)" },
         { "rollup-retention", OPT_ROLLUP_RETENTION, "METALD_ROLLUP_RETENTION", "DAYS",
           "how long hourly usage rollups are kept; fractions allowed (default 90)" },
 };
@@ -126,6 +133,29 @@ static int add_asset_root(Options *o, const char *v, char **ret_error) {
         return 0;
 }
 
+static int add_network(Options *o, const char *v, char **ret_error) {
+        if (o->n_networks >= OPTIONS_NETWORKS_MAX) {
+                *ret_error = strdup_printf("--network: at most %d networks", OPTIONS_NETWORKS_MAX);
+                return -EINVAL;
+        }
+        NetError err = { 0 };
+        NetworkDef d;
+        int r = net_def_parse(v, &d, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                *ret_error = strdup_printf("--network \"%s\": %s: %s", v, err.field, err.message);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < o->n_networks; i++)
+                if (streq(o->networks[i].name, d.name) || streq(o->networks[i].bridge, d.bridge)) {
+                        *ret_error = strdup_printf("--network \"%s\": name or bridge given twice", v);
+                        return -EINVAL;
+                }
+        o->networks[o->n_networks++] = d;
+        return 0;
+}
+
 /* A decimal number of units ("0.25") as milliseconds, between min_ms and
  * max_ms; 0 is accepted when zero_ok. */
 static int parse_duration(const char *name, const char *v, double unit_ms, int64_t min_ms, int64_t max_ms,
@@ -167,6 +197,15 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
                 return set_string(&o->default_backend, v);
         case OPT_ASSET_ROOT:
                 return add_asset_root(o, v, ret_error);
+        case OPT_NETWORK:
+                return add_network(o, v, ret_error);
+        case OPT_NETWORK_FIREWALL:
+                if (streq(v, "yes") || streq(v, "no")) {
+                        o->network_firewall = streq(v, "yes");
+                        return 0;
+                }
+                *ret_error = strdup_printf("--network-firewall: \"%s\" is not yes or no", v);
+                return -EINVAL;
         case OPT_LOG_LEVEL: {
                 int l = log_level_from_string(v);
                 if (l < 0) {
@@ -238,6 +277,7 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
         o->metrics_interval_ms = 10000;
         o->metrics_retention_ms = INT64_C(24) * 3600000;
         o->rollup_retention_ms = INT64_C(90) * 86400000;
+        o->network_firewall = true;
 
         /* The environment first; the command line then overrides it. A repeatable
          * option given on the command line replaces the environment's list. */
@@ -257,12 +297,24 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         }
                         continue;
                 }
+                if (option_table[i].id == OPT_NETWORK) {
+                        _cleanup_free_ char *list = strdup(v);
+                        if (!list)
+                                return -ENOMEM;
+                        char *save = NULL;
+                        for (char *t = strtok_r(list, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+                                int r = add_network(o, t, ret_error);
+                                if (r < 0)
+                                        return r;
+                        }
+                        continue;
+                }
                 int r = apply(o, option_table[i].id, option_table[i].name, v, ret_error);
                 if (r < 0)
                         return r;
         }
 
-        bool cli_roots = false;
+        bool cli_roots = false, cli_networks = false;
         int c;
         optind = 1;
         opterr = 0;
@@ -285,6 +337,10 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                                 free(o->asset_roots[i]);
                         o->n_asset_roots = 0;
                         cli_roots = true;
+                }
+                if (c == OPT_NETWORK && !cli_networks) {
+                        o->n_networks = 0;
+                        cli_networks = true;
                 }
                 const char *name = "";
                 for (size_t i = 0; i < ELEMENTSOF(option_table); i++)

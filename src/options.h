@@ -7,9 +7,11 @@
  * globals' worth of state, but passed explicitly to whoever needs them.
  */
 
+#include "net/net-util.h"
 #include "util/util.h"
 
 #define OPTIONS_ASSET_ROOTS_MAX 16
+#define OPTIONS_NETWORKS_MAX 32
 
 typedef struct Options {
         char *listen; /* HOST:PORT */
@@ -30,6 +32,9 @@ typedef struct Options {
         unsigned metrics_interval_ms; /* usage sampling period; 0: off */
         int64_t metrics_retention_ms; /* raw samples kept this long */
         int64_t rollup_retention_ms; /* hourly rollups kept this long */
+        NetworkDef networks[OPTIONS_NETWORKS_MAX]; /* --network, checked */
+        size_t n_networks;
+        bool network_firewall; /* --network-firewall (default yes) */
         bool help;
         bool version;
 } Options;

@@ -28,6 +28,8 @@ typedef struct RpcMethod {
         /* Reads only: may also be called with a Connect GET request
          * (?encoding=json&message=<url-encoded JSON>[&connect=v1]). */
         bool no_side_effects;
+        /* Changes host-wide state (networks): for administrators only. */
+        bool admin_only;
 } RpcMethod;
 
 typedef struct HttpServer HttpServer;

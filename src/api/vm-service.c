@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "api/metrics-service.h"
+#include "api/network-service.h"
 #include "hv/hypervisor.h"
 #include "manager.h"
 #include "reconcile/lifecycle.h"
@@ -119,6 +120,16 @@ static int check_capabilities(const Backend *b, const VmConfig *c, ConnectError 
                                      "config.cpu.max_vcpu_count: backend %s does not support CPU hotplug; "
                                      "max_vcpu_count must equal vcpu_count (%u)",
                                      b->name, c->vcpu_count);
+        /* QEMU's tap netdev has no rate limiter: refuse rather than ignore one. */
+        for (size_t i = 0; i < c->n_nics; i++)
+                if (streq(b->name, "qemu") &&
+                    (c->nics[i].rx.bandwidth_bytes_per_second || c->nics[i].rx.ops_per_second ||
+                     c->nics[i].tx.bandwidth_bytes_per_second || c->nics[i].tx.ops_per_second))
+                        return connect_error(
+                                e, CONNECT_INVALID_ARGUMENT,
+                                "config.network[%zu]: backend qemu has no network rate limiter; "
+                                "leave rx_rate_limit/tx_rate_limit unset",
+                                i);
         if (c->hotplug_bytes > 0 && !(b->caps & BACKEND_CAP_MEMORY_HOTPLUG))
                 return connect_error(e, CONNECT_INVALID_ARGUMENT,
                                      "config.memory.hotplug_size_bytes: backend %s does not support memory "
@@ -192,7 +203,20 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                 .restart_policy = (char *) policy,
         };
         _cleanup_(vm_row_freep) VmRow *existing = NULL;
-        int r = store_vm_insert(m->store, &row, same_vm, NULL, m->options->max_vms, &existing);
+        StoreNicRequest nics[VM_NETWORK_MAX];
+        char macs[VM_NETWORK_MAX][18], taps[VM_NETWORK_MAX][16];
+        network_service_nic_requests(id, cfg, nics, macs, taps);
+        _cleanup_free_ char *nic_err = NULL;
+        int r = store_vm_insert_with_nics(m->store, &row, nics, cfg->n_nics, same_vm, NULL,
+                                          m->options->max_vms, &existing, &nic_err);
+        if (nic_err) {
+                /* An interface could not be allocated (the VM is not recorded). */
+                ConnectCode code = r == -EADDRNOTAVAIL ? CONNECT_RESOURCE_EXHAUSTED
+                                   : r == -EINVAL      ? CONNECT_INVALID_ARGUMENT
+                                   : r == -EACCES      ? CONNECT_PERMISSION_DENIED
+                                                       : CONNECT_FAILED_PRECONDITION;
+                return connect_error(e, code, "%s", nic_err);
+        }
         if (r == -EEXIST)
                 return connect_error(e, CONNECT_ALREADY_EXISTS,
                                      existing && existing->deleted_at
@@ -498,6 +522,7 @@ static int get_vm_info(void *userdata, const RpcCaller *caller, const json_t *in
                 json_object_set_new(*ret, "restarts", json_integer(row->restarts));
                 json_object_set_new(*ret, "lastExit", json_string(row->last_exit));
                 metrics_service_add_vm_info(m, row, *ret);
+                network_service_add_vm_info(m, row->id, *ret);
         }
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }

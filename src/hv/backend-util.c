@@ -329,3 +329,26 @@ int backend_call(const BackendApi *api, const VmmHandle *h, unsigned timeout_ms,
         unix_http_response_done(&resp);
         return 0;
 }
+
+json_t *backend_rate_limiter_json(const VmRateLimit *l) {
+        if (!vm_rate_limit_set(l))
+                return NULL;
+        json_t *o = json_object();
+        if (!o)
+                return NULL;
+        if (l->bandwidth_bytes_per_second > 0 &&
+            json_object_set_new(o, "bandwidth",
+                                json_pack("{s:I, s:I}", "size", (json_int_t) l->bandwidth_bytes_per_second,
+                                          "refill_time", (json_int_t) 1000)) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        if (l->ops_per_second > 0 &&
+            json_object_set_new(o, "ops",
+                                json_pack("{s:I, s:I}", "size", (json_int_t) l->ops_per_second,
+                                          "refill_time", (json_int_t) 1000)) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}

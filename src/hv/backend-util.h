@@ -100,3 +100,14 @@ void backend_spawn_failed(const BackendApi *api, const VmmHandle *h, const char 
 int backend_call(const BackendApi *api, const VmmHandle *h, unsigned timeout_ms, const char *method,
                  const char *endpoint, const json_t *body, json_t **ret_answer, long *ret_status,
                  char **ret_error);
+
+/*
+ * A Firecracker RateLimiter / Cloud Hypervisor RateLimiterConfig for l:
+ * {"bandwidth":{"size":B,"refill_time":1000}, "ops":{"size":O,"refill_time":1000}},
+ * each bucket only when its rate is set (one second's worth, refilled every
+ * second). NULL when l limits nothing (or on OOM: check l first).
+ */
+json_t *backend_rate_limiter_json(const VmRateLimit *l);
+static inline bool vm_rate_limit_set(const VmRateLimit *l) {
+        return l->bandwidth_bytes_per_second > 0 || l->ops_per_second > 0;
+}

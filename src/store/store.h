@@ -84,6 +84,13 @@ int store_applied_migrations(Store *s, char ***ret_names, size_t *ret_n);
 typedef bool (*StoreSameConfigFn)(const VmRow *existing, const VmRow *requested, void *userdata);
 int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
                     unsigned max_live, VmRow **ret_existing);
+/* The same, also allocating the VM's network interfaces (store/network.h:
+ * store_vm_insert_nics, whose errors and *ret_error it returns) in the same
+ * transaction. */
+struct StoreNicRequest;
+int store_vm_insert_with_nics(Store *s, const VmRow *row, const struct StoreNicRequest *nics, size_t n_nics,
+                              StoreSameConfigFn same_config, void *userdata, unsigned max_live,
+                              VmRow **ret_existing, char **ret_error);
 
 /* Load one VM by id, deleted or not. -ENOENT if there is none. */
 int store_vm_get(Store *s, const char *id, VmRow **ret);
