@@ -303,7 +303,8 @@ static ChErr *tap_check(const json_t *net) {
         int err = 0;
         char path[80];
         struct stat st;
-        if (!*tap || strlen(tap) >= 16 || strcmp(tap, ".") == 0 || strcmp(tap, "..") == 0 || strpbrk(tap, "/: \t\n"))
+        if (!*tap || strlen(tap) >= 16 || strcmp(tap, ".") == 0 || strcmp(tap, "..") == 0 ||
+            strpbrk(tap, "/: \t\n"))
                 err = EINVAL;
         else if (snprintf(path, sizeof(path), "/sys/class/net/%s", tap), stat(path, &st) < 0)
                 err = EPERM;
