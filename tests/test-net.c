@@ -142,8 +142,8 @@ static void test_ruleset(void) {
         if (!r)
                 return;
         /* Anti-spoofing per TAP, the catch-all, and the host rules per bridge. */
-        CHECK(strstr(r, "iifname \"mdt0000000000a0\" ether saddr != 02:00:00:00:00:01 drop"));
-        CHECK(strstr(r, "iifname \"mdt0000000000a0\" ether type ip ip saddr != 10.0.0.2 drop"));
+        CHECK(strstr(r, "iifname \"mdt0000000000a0\" ether saddr != 02:00:00:00:00:01 counter drop"));
+        CHECK(strstr(r, "iifname \"mdt0000000000a0\" ether type ip ip saddr != 10.0.0.2 counter drop"));
         CHECK(strstr(r, "iifname \"mdt0000000000a0\" ether type arp arp saddr ip != 10.0.0.2 drop"));
         CHECK(strstr(r, "iifname \"mdt*\" drop"));
         CHECK(strstr(r, "iifname \"mdbr-a\" ip daddr 10.0.0.1 icmp type echo-request accept"));

@@ -57,9 +57,10 @@ char *firewall_ruleset(const StoreNetwork *nets, size_t n_nets, const StoreNic *
         for (size_t i = 0; i < n_nics; i++) {
                 const StoreNic *x = &nics[i];
                 const char *t = x->tap;
-                bprintf(&b, "\t\tiifname \"%s\" ether saddr != %s drop\n", t, x->mac);
+                /* Counters on the spoofing rules: tests (and operators) see them hit. */
+                bprintf(&b, "\t\tiifname \"%s\" ether saddr != %s counter drop\n", t, x->mac);
                 bprintf(&b, "\t\tiifname \"%s\" ether type != { ip, arp, ip6 } drop\n", t);
-                bprintf(&b, "\t\tiifname \"%s\" ether type ip ip saddr != %s drop\n", t, x->ipv4);
+                bprintf(&b, "\t\tiifname \"%s\" ether type ip ip saddr != %s counter drop\n", t, x->ipv4);
                 bprintf(&b, "\t\tiifname \"%s\" ether type arp arp saddr ether != %s drop\n", t, x->mac);
                 bprintf(&b, "\t\tiifname \"%s\" ether type arp arp saddr ip != %s drop\n", t, x->ipv4);
                 if (x->ipv6[0])

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* One request being built: header, payload, attributes. */
@@ -92,6 +91,51 @@ static int nl_talk(NlReq *r) {
         }
 }
 
+/* The link kind (IFLA_INFO_KIND: "bridge", "tun", ...) of interface ifindex
+ * into kind ("" when it has none). Asked over netlink, not /sys, which may
+ * show another network namespace's interfaces. */
+static int link_kind(unsigned ifindex, char kind[static 16]) {
+        NlReq r = { 0 };
+        r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+        r.h.nlmsg_type = RTM_GETLINK;
+        r.h.nlmsg_flags = NLM_F_REQUEST;
+        r.h.nlmsg_seq = 2;
+        struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = (int) ifindex;
+        _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (fd < 0)
+                return -errno;
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+        if (sendto(fd, r.buf, r.h.nlmsg_len, 0, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        char buf[16384];
+        ssize_t n;
+        do
+                n = recv(fd, buf, sizeof buf, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        kind[0] = 0;
+        for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (unsigned) n); h = NLMSG_NEXT(h, n)) {
+                if (h->nlmsg_type == NLMSG_ERROR)
+                        return ((const struct nlmsgerr *) NLMSG_DATA(h))->error;
+                if (h->nlmsg_type != RTM_NEWLINK)
+                        continue;
+                int len = (int) IFLA_PAYLOAD(h);
+                for (struct rtattr *a = IFLA_RTA(NLMSG_DATA(h)); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                        if (a->rta_type != IFLA_LINKINFO)
+                                continue;
+                        int ilen = (int) RTA_PAYLOAD(a);
+                        for (struct rtattr *b = RTA_DATA(a); RTA_OK(b, ilen); b = RTA_NEXT(b, ilen))
+                                if (b->rta_type == IFLA_INFO_KIND)
+                                        snprintf(kind, 16, "%.*s", (int) RTA_PAYLOAD(b), (const char *) RTA_DATA(b));
+                }
+                return 0;
+        }
+        return -EIO;
+}
+
 bool netlink_link_exists(const char *name) {
         return if_nametoindex(name) > 0;
 }
@@ -166,11 +210,13 @@ int netlink_bridge_ensure(const char *name, unsigned mtu, uint32_t gw, unsigned 
                 if (idx == 0)
                         return fail(ret_error, -ENODEV, "bridge %s vanished after creation", name);
         } else {
-                char path[64];
-                struct stat st;
-                snprintf(path, sizeof path, "/sys/class/net/%s/bridge", name);
-                if (stat(path, &st) < 0)
-                        return fail(ret_error, -EEXIST, "interface %s exists and is not a bridge", name);
+                char kind[16];
+                k = link_kind(idx, kind);
+                if (k < 0)
+                        return fail(ret_error, k, "cannot query interface %s", name);
+                if (!streq(kind, "bridge"))
+                        return fail(ret_error, -EEXIST, "interface %s exists and is not a bridge (kind \"%s\")", name,
+                                    kind);
         }
         k = link_set(idx, mtu, 0);
         if (k < 0)
@@ -215,11 +261,13 @@ int netlink_tap_ensure(const char *name, uid_t uid, gid_t gid, const char *bridg
         } else {
                 /* Reused (a daemon restart, a retried step): it must be a TAP;
                  * a VMM may hold it open, so it is not opened again. */
-                char path[64];
-                struct stat st;
-                snprintf(path, sizeof path, "/sys/class/net/%s/tun_flags", name);
-                if (stat(path, &st) < 0)
-                        return fail(ret_error, -EEXIST, "interface %s exists and is not a TAP", name);
+                char kind[16];
+                int q = link_kind(idx, kind);
+                if (q < 0)
+                        return fail(ret_error, q, "cannot query interface %s", name);
+                if (!streq(kind, "tun"))
+                        return fail(ret_error, -EEXIST, "interface %s exists and is not a TAP (kind \"%s\")", name,
+                                    kind);
         }
         int k = link_set(idx, mtu, br);
         if (k < 0)
