@@ -53,7 +53,8 @@ static void test_parse(void) {
                 { "name=x,subnet=10.0.0.0/24,gateway=10.0.1.1", "ipv4_gateway", "outside the subnet" },
                 { "name=x,subnet=10.0.0.0/24,gateway=10.0.0.255", "ipv4_gateway", "broadcast" },
                 { "name=x,subnet=10.0.0.0/24,bridge=a/b", "bridge", "not a valid interface name" },
-                { "name=x,subnet=10.0.0.0/24,bridge=sixteen-chars-xx", "bridge", "not a valid interface name" },
+                { "name=x,subnet=10.0.0.0/24,bridge=sixteen-chars-xx", "bridge",
+                  "not a valid interface name" },
                 { "name=x,subnet=10.0.0.0/24,mtu=100", "mtu", "not a number in" },
                 { "name=x,subnet=10.0.0.0/24,dns=1.2.3", "dns", "not an IPv4 address" },
                 { "name=x,subnet=10.0.0.0/24,ipv6=fd00::/48", "ipv6_subnet", "out of range" },
@@ -65,7 +66,8 @@ static void test_parse(void) {
                 CHECK(net_def_parse(bad[i].spec, &d, &e) == -EINVAL);
                 CHECK_STREQ(e.field, bad[i].field);
                 if (!strstr(e.message, bad[i].msg))
-                        fprintf(stderr, "  %s: message \"%s\" lacks \"%s\"\n", bad[i].spec, e.message, bad[i].msg);
+                        fprintf(stderr, "  %s: message \"%s\" lacks \"%s\"\n", bad[i].spec, e.message,
+                                bad[i].msg);
                 CHECK(strstr(e.message, bad[i].msg) != NULL);
         }
 }
@@ -156,11 +158,12 @@ static void test_ruleset(void) {
 }
 
 static void test_vm_config(void) {
-        const char *good = "{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},"
-                           "\"boot\":{\"kernel_path\":\"/k\"},\"network\":[{\"network\":\"neta\"},"
-                           "{\"id\":\"eth0\",\"network\":\"netb\",\"macAddress\":\"02:AA:00:00:00:01\","
-                           "\"ipv4_address\":\"10.0.1.9\",\"rxRateLimit\":{\"bandwidthBytesPerSecond\":\"1000000\"},"
-                           "\"tx_rate_limit\":{\"ops_per_second\":500}}]}";
+        const char *good =
+                "{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},"
+                "\"boot\":{\"kernel_path\":\"/k\"},\"network\":[{\"network\":\"neta\"},"
+                "{\"id\":\"eth0\",\"network\":\"netb\",\"macAddress\":\"02:AA:00:00:00:01\","
+                "\"ipv4_address\":\"10.0.1.9\",\"rxRateLimit\":{\"bandwidthBytesPerSecond\":\"1000000\"},"
+                "\"tx_rate_limit\":{\"ops_per_second\":500}}]}";
         json_t *j = json_loads(good, 0, NULL);
         VmConfig *c = NULL;
         VmError err = { 0 };
@@ -187,25 +190,28 @@ static void test_vm_config(void) {
                 { "[{\"network\":\"a\"},{\"network\":\"a\",\"id\":\"eth0\"}]", NULL, NULL },
                 { "[{}]", "config.network[0].network", "required" },
                 { "[{\"network\":\"Bad Name\"}]", "config.network[0].network", "not a valid network name" },
-                { "[{\"network\":\"a\",\"mac_address\":\"01:00:00:00:00:01\"}]", "config.network[0].mac_address",
-                  "multicast" },
-                { "[{\"network\":\"a\",\"mac_address\":\"02:00:00:00:00:01\"},{\"network\":\"a\",\"mac_address\":"
+                { "[{\"network\":\"a\",\"mac_address\":\"01:00:00:00:00:01\"}]",
+                  "config.network[0].mac_address", "multicast" },
+                { "[{\"network\":\"a\",\"mac_address\":\"02:00:00:00:00:01\"},{\"network\":\"a\",\"mac_"
+                  "address\":"
                   "\"02:00:00:00:00:01\"}]",
                   "config.network[1].mac_address", "already the MAC" },
-                { "[{\"network\":\"a\",\"id\":\"x\"},{\"network\":\"a\",\"id\":\"x\"}]", "config.network[1].id",
-                  "already the id" },
+                { "[{\"network\":\"a\",\"id\":\"x\"},{\"network\":\"a\",\"id\":\"x\"}]",
+                  "config.network[1].id", "already the id" },
                 { "[{\"network\":\"a\",\"id\":\"e-1\"}]", "config.network[0].id", "[A-Za-z0-9_]" },
                 { "[{\"network\":\"a\",\"ipv4_address\":\"10.0.0.300\"}]", "config.network[0].ipv4_address",
                   "not an IPv4 address" },
                 { "[{\"network\":\"a\",\"ipv6_address\":\"fd00::g\"}]", "config.network[0].ipv6_address",
                   "not an IPv6 address" },
-                { "[{\"network\":\"a\",\"rx_rate_limit\":{\"bandwidth_bytes_per_second\":-1}}]", NULL, "decode" },
+                { "[{\"network\":\"a\",\"rx_rate_limit\":{\"bandwidth_bytes_per_second\":-1}}]", NULL,
+                  "decode" },
                 { "[{\"network\":\"a\",\"speed\":1}]", NULL, "decode" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                char *text = strdup_printf("{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},"
-                                           "\"boot\":{\"kernel_path\":\"%s\"},\"network\":%s}",
-                                           kpath, cases[i].net);
+                char *text =
+                        strdup_printf("{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},"
+                                      "\"boot\":{\"kernel_path\":\"%s\"},\"network\":%s}",
+                                      kpath, cases[i].net);
                 j = json_loads(text, 0, NULL);
                 free(text);
                 c = NULL;
@@ -237,7 +243,8 @@ static void test_vm_config(void) {
                         CHECK(r == -EINVAL);
                         CHECK_STREQ(err.field, cases[i].field);
                         if (!strstr(err.message, cases[i].msg))
-                                fprintf(stderr, "  case %zu: \"%s\" lacks \"%s\"\n", i, err.message, cases[i].msg);
+                                fprintf(stderr, "  case %zu: \"%s\" lacks \"%s\"\n", i, err.message,
+                                        cases[i].msg);
                         CHECK(strstr(err.message, cases[i].msg) != NULL);
                 }
                 vm_config_free(c);
@@ -252,7 +259,8 @@ static void test_vm_config(void) {
 }
 
 /* Insert vm id with one interface on network net (requested v4 or NULL). */
-static int add_vm(Store *s, const char *id, const char *customer, const char *net, const char *v4, char **err) {
+static int add_vm(Store *s, const char *id, const char *customer, const char *net, const char *v4,
+                  char **err) {
         char mac[18], tap[16];
         net_derive_mac(id, "eth0", mac);
         net_tap_name(id, 0, tap);
@@ -312,8 +320,10 @@ static void test_ipam(void) {
         CHECK(add_vm(s, "vm-3", "", "a", NULL, &err) == 0);
         CHECK_STREQ(ip_of(s, "vm-3", b), "10.0.0.3");
         /* Taken, reserved, outside: refused, nothing recorded. */
-        CHECK(add_vm(s, "vm-4", "", "a", "10.0.0.5", &err) == -EADDRINUSE && strstr(err, "in use by vm vm-2"));
-        CHECK(add_vm(s, "vm-4", "", "a", "10.0.0.1", &err) == -EINVAL && strstr(err, "not a free host address"));
+        CHECK(add_vm(s, "vm-4", "", "a", "10.0.0.5", &err) == -EADDRINUSE &&
+              strstr(err, "in use by vm vm-2"));
+        CHECK(add_vm(s, "vm-4", "", "a", "10.0.0.1", &err) == -EINVAL &&
+              strstr(err, "not a free host address"));
         CHECK(add_vm(s, "vm-4", "", "a", "10.0.0.7", &err) == -EINVAL); /* broadcast */
         CHECK(add_vm(s, "vm-4", "", "a", "10.0.1.2", &err) == -EINVAL);
         CHECK(add_vm(s, "vm-4", "", "nope", NULL, &err) == -ENOENT && strstr(err, "does not exist"));
@@ -326,7 +336,8 @@ static void test_ipam(void) {
         CHECK(add_vm(s, "vm-5", "", "a", NULL, &err) == 0);
         CHECK(add_vm(s, "vm-6", "", "a", NULL, &err) == 0);
         CHECK_STREQ(ip_of(s, "vm-6", b), "10.0.0.6");
-        CHECK(add_vm(s, "vm-7", "", "a", NULL, &err) == -EADDRNOTAVAIL && strstr(err, "network \"a\" has no free"));
+        CHECK(add_vm(s, "vm-7", "", "a", NULL, &err) == -EADDRNOTAVAIL &&
+              strstr(err, "network \"a\" has no free"));
 
         /* The database itself refuses a duplicate, whatever the code above does. */
         sqlite3 *raw = NULL;
@@ -367,7 +378,8 @@ static void test_ipam(void) {
         StoreNetwork *nets = NULL;
         CHECK(store_network_list(s, &nets, &n) == 0 && n == 3);
         if (n == 3)
-                CHECK(streq(nets[0].def.name, "a") && nets[0].n_nics == 5 && streq(nets[1].source, "config"));
+                CHECK(streq(nets[0].def.name, "a") && nets[0].n_nics == 5 &&
+                      streq(nets[1].source, "config"));
         free(nets);
         CHECK(store_nics_all(s, &v, &n) == 0 && n == 7);
         free(v);
@@ -385,16 +397,18 @@ static void test_backend_json(void) {
         VmmNic n = { .id = "eth0", .tap = "mdt0", .mac = "02:00:00:00:00:01" };
         json_t *j = fc_network_interface_json(&n);
         char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-        CHECK_STREQ(s, "{\"guest_mac\":\"02:00:00:00:00:01\",\"host_dev_name\":\"mdt0\",\"iface_id\":\"eth0\"}");
+        CHECK_STREQ(
+                s, "{\"guest_mac\":\"02:00:00:00:00:01\",\"host_dev_name\":\"mdt0\",\"iface_id\":\"eth0\"}");
         free(s);
         json_decref(j);
         n.rx.bandwidth_bytes_per_second = 1000000;
         n.tx.ops_per_second = 200;
         j = fc_network_interface_json(&n);
         s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-        CHECK_STREQ(s, "{\"guest_mac\":\"02:00:00:00:00:01\",\"host_dev_name\":\"mdt0\",\"iface_id\":\"eth0\","
-                       "\"rx_rate_limiter\":{\"bandwidth\":{\"refill_time\":1000,\"size\":1000000}},"
-                       "\"tx_rate_limiter\":{\"ops\":{\"refill_time\":1000,\"size\":200}}}");
+        CHECK_STREQ(s,
+                    "{\"guest_mac\":\"02:00:00:00:00:01\",\"host_dev_name\":\"mdt0\",\"iface_id\":\"eth0\","
+                    "\"rx_rate_limiter\":{\"bandwidth\":{\"refill_time\":1000,\"size\":1000000}},"
+                    "\"tx_rate_limiter\":{\"ops\":{\"refill_time\":1000,\"size\":200}}}");
         free(s);
         json_decref(j);
 

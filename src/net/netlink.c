@@ -129,7 +129,8 @@ static int link_kind(unsigned ifindex, char kind[static 16]) {
                         int ilen = (int) RTA_PAYLOAD(a);
                         for (struct rtattr *b = RTA_DATA(a); RTA_OK(b, ilen); b = RTA_NEXT(b, ilen))
                                 if (b->rta_type == IFLA_INFO_KIND)
-                                        snprintf(kind, 16, "%.*s", (int) RTA_PAYLOAD(b), (const char *) RTA_DATA(b));
+                                        snprintf(kind, 16, "%.*s", (int) RTA_PAYLOAD(b),
+                                                 (const char *) RTA_DATA(b));
                 }
                 return 0;
         }
@@ -215,8 +216,8 @@ int netlink_bridge_ensure(const char *name, unsigned mtu, uint32_t gw, unsigned 
                 if (k < 0)
                         return fail(ret_error, k, "cannot query interface %s", name);
                 if (!streq(kind, "bridge"))
-                        return fail(ret_error, -EEXIST, "interface %s exists and is not a bridge (kind \"%s\")", name,
-                                    kind);
+                        return fail(ret_error, -EEXIST,
+                                    "interface %s exists and is not a bridge (kind \"%s\")", name, kind);
         }
         k = link_set(idx, mtu, 0);
         if (k < 0)
@@ -266,8 +267,8 @@ int netlink_tap_ensure(const char *name, uid_t uid, gid_t gid, const char *bridg
                 if (q < 0)
                         return fail(ret_error, q, "cannot query interface %s", name);
                 if (!streq(kind, "tun"))
-                        return fail(ret_error, -EEXIST, "interface %s exists and is not a TAP (kind \"%s\")", name,
-                                    kind);
+                        return fail(ret_error, -EEXIST, "interface %s exists and is not a TAP (kind \"%s\")",
+                                    name, kind);
         }
         int k = link_set(idx, mtu, br);
         if (k < 0)
