@@ -349,6 +349,8 @@ static void test_ipam(void) {
         sqlite3_close(raw);
 
         /* Release happens with the transaction that records the VM deleted. */
+        free(err);
+        err = NULL;
         CHECK(store_network_delete(s, "a", &err) == -EBUSY && strstr(err, "in use by 5"));
         free(err);
         err = NULL;

@@ -304,7 +304,8 @@ static int pick_ipv4(sqlite3 *db, const NetworkDef *d, uint32_t *ret) {
         }
         if (r != SQLITE_DONE)
                 return sqlite_to_errno(r);
-        qsort(used, n, sizeof *used, u32_cmp);
+        if (n > 1)
+                qsort(used, n, sizeof *used, u32_cmp);
         uint32_t last = d->v4_net | ~ipv4_mask(d->v4_prefix);
         size_t i = 0;
         for (uint32_t a = d->v4_net + 1; a < last; a++) {
@@ -342,7 +343,8 @@ static int pick_ipv6(sqlite3 *db, const NetworkDef *d, struct in6_addr *ret) {
         }
         if (r != SQLITE_DONE)
                 return sqlite_to_errno(r);
-        qsort(used, n, sizeof *used, u64_cmp);
+        if (n > 1)
+                qsort(used, n, sizeof *used, u64_cmp);
         uint64_t base = ipv6_low64(&d->v6_net);
         uint64_t size = d->v6_prefix == 64 ? UINT64_MAX : (1ULL << (128 - d->v6_prefix));
         size_t i = 0;
