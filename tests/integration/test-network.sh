@@ -217,7 +217,8 @@ if [ -n "${CHSIM:-}" ]; then
 else
         not_ok "CHSIM is not set: the Cloud Hypervisor half did not run"
 fi
-check "SIGTERM: metald exits 0" "$(stop_metald; echo $?)" 0
+stop_metald; rc=$?
+check "SIGTERM: metald exits 0" "$rc" 0
 # Under ASan/UBSan a report goes to metald's stderr, that is the log.
 check "no sanitizer report in the metald log" \
         "$(grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/metald.log")" 0
