@@ -120,6 +120,13 @@ static int check_capabilities(const Backend *b, const VmConfig *c, ConnectError 
                                      "config.cpu.max_vcpu_count: backend %s does not support CPU hotplug; "
                                      "max_vcpu_count must equal vcpu_count (%u)",
                                      b->name, c->vcpu_count);
+        /* metald appends ip=... (about 80 bytes) for the first interface: keep the
+         * command line within the kernel's 2048 bytes. */
+        if (c->n_nics > 0 && c->kernel_args && strlen(c->kernel_args) > VM_KERNEL_ARGS_MAX - 128)
+                return connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                     "config.boot.kernel_args: at most %d bytes when the VM has network "
+                                     "interfaces (metald appends ip=), got %zu",
+                                     VM_KERNEL_ARGS_MAX - 128, strlen(c->kernel_args));
         /* QEMU's tap netdev has no rate limiter: refuse rather than ignore one. */
         for (size_t i = 0; i < c->n_nics; i++)
                 if (streq(b->name, "qemu") &&

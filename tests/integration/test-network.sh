@@ -25,9 +25,9 @@ skip() { echo "SKIP: $*"; exit 77; }
 QEMU=$(command -v "${QEMU:-qemu-system-x86_64}") || skip "qemu-system-x86_64 not found"
 command -v nft >/dev/null || skip "nft not found (apt-get install nftables)"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
+command -v debugfs >/dev/null || skip "debugfs not found (apt-get install e2fsprogs)"
 GUEST=$(cd "$ASSETS" && pwd)
-grep -q 'metald.spoof' <(debugfs -R 'cat /sbin/init' "$GUEST/rootfs.ext4" 2>/dev/null) ||
-        skip "the guest init in $GUEST/rootfs.ext4 predates network tests: rebuild with tools/mkassets"
+INIT=$(cd "$(dirname "$0")/../../tools/mkassets.d" && pwd)/init
 
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +40,13 @@ mount -t sysfs sysfs /sys
 
 cp "$GUEST/vmlinux" "$ASSETS/guest-vmlinux"
 cp --sparse=always "$GUEST/rootfs.ext4" "$T/rootfs.ext4"
+# The guest init of this source tree (its network tests), whatever rootfs is
+# installed: written into the test's copy (the file system has no journal).
+debugfs -w -R "rm /sbin/init" "$T/rootfs.ext4" >/dev/null 2>&1
+debugfs -w -R "write $INIT /sbin/init" "$T/rootfs.ext4" >/dev/null 2>&1
+debugfs -w -R "set_inode_field /sbin/init mode 0100755" "$T/rootfs.ext4" >/dev/null 2>&1
+check "the test's rootfs has this tree's guest init" \
+        "$(debugfs -R 'cat /sbin/init' "$T/rootfs.ext4" 2>/dev/null | sha256sum)" "$(sha256sum <"$INIT")"
 disk() { cp --sparse=always "$T/rootfs.ext4" "$ASSETS/$1.ext4" && echo "$ASSETS/$1.ext4"; }
 # gconfig DISK NETWORK_JSON EXTRA_ARGS: a real guest on QEMU with interfaces.
 gconfig() {
