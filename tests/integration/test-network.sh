@@ -91,6 +91,8 @@ check "a subnet with host bits: invalid_argument naming it" \
         '400 {"code":"invalid_argument","message":"ipv4_subnet: \"10.0.3.1/24\" has host bits set; did you mean 10.0.3.0/24?"}'
 check "a bad network name" "$(jf .code "$(rpc CreateNetwork '{"name":"Net C","ipv4_subnet":"10.0.3.0/24"}' | cut -d' ' -f2-)")" invalid_argument
 check "an unknown field" "$(jf .code "$(rpc CreateNetwork '{"name":"c","ipv4_subnet":"10.0.3.0/24","vlan":3}' | cut -d' ' -f2-)")" invalid_argument
+check "ListNetworks also answers a Connect GET" \
+        "$(curl -s "$URL/vmprovisioner.v1.VmService/ListNetworks?encoding=json&message=%7B%7D" | jq -r '[.networks[].name] | join(" ")')" "neta netb"
 check "nothing was made of the refusals" "$(jf '.networks | length' "$(rpc ListNetworks '{}' | cut -d' ' -f2-)")" 2
 
 # ---- refusals at CreateVm ----
