@@ -134,7 +134,7 @@ static void test_ruleset(void) {
         StoreNic nic = { 0 };
         NetError e;
         CHECK(net_def_parse("name=a,subnet=10.0.0.0/24", &nets[0].def, &e) == 0);
-        CHECK(net_def_parse("name=b,subnet=10.0.1.0/24,tenant=t2", &nets[1].def, &e) == 0);
+        CHECK(net_def_parse("name=b,subnet=10.0.1.0/24,tenant=t2,ipv6=fd00:b::/64", &nets[1].def, &e) == 0);
         snprintf(nic.tap, sizeof nic.tap, "mdt0000000000a0");
         snprintf(nic.mac, sizeof nic.mac, "02:00:00:00:00:01");
         snprintf(nic.ipv4, sizeof nic.ipv4, "10.0.0.2");
@@ -151,6 +151,8 @@ static void test_ruleset(void) {
         CHECK(strstr(r, "iifname \"mdbr-a\" ip daddr 10.0.0.1 icmp type echo-request accept"));
         CHECK(strstr(r, "iifname \"mdbr-b\" ip daddr 10.0.1.1 icmp type echo-request accept"));
         CHECK(strstr(r, "iifname \"mdbr-a\" drop"));
+        CHECK(strstr(r, "iifname \"mdbr-b\" ip6 daddr fd00:b::1 icmpv6 type echo-request accept"));
+        CHECK(!strstr(r, "iifname \"mdbr-a\" ip6 daddr"));
         CHECK(strstr(r, "oifname \"mdbr-b\" drop"));
         /* Atomic replacement: the tables are recreated in the same buffer. */
         CHECK(strncmp(r, "add table bridge metald\ndelete table bridge metald\n", 50) == 0);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "net/firewall.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <nftables/libnftables.h>
@@ -89,6 +90,15 @@ char *firewall_ruleset(const StoreNetwork *nets, size_t n_nets, const StoreNic *
                 bprintf(&b, "\t\tiifname \"%s\" ip daddr %s icmp type echo-request accept\n", d->bridge, a);
                 bprintf(&b, "\t\tiifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 accept\n",
                         d->bridge, a);
+                if (d->has_v6) {
+                        char g6[INET6_ADDRSTRLEN];
+                        struct in6_addr gw6;
+                        net_def_v6_gateway(d, &gw6);
+                        inet_ntop(AF_INET6, &gw6, g6, sizeof g6);
+                        bprintf(&b, "\t\tiifname \"%s\" ip6 daddr %s icmpv6 type echo-request accept\n", d->bridge, g6);
+                        bprintf(&b, "\t\tiifname \"%s\" ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept\n",
+                                d->bridge, g6);
+                }
                 bprintf(&b,
                         "\t\tiifname \"%s\" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
                         "nd-router-solicit } accept\n",

@@ -4,6 +4,7 @@
 #   - networks from --network and from CreateNetwork; bad definitions refused;
 #   - two guests on one network (tenant t1) ping each other and their gateway;
 #     their addresses come from the store (lowest free / requested) through ip=;
+#     over IPv6 too (metald.ipv6=);
 #   - a guest of tenant t2 on another network reaches its own gateway but not
 #     them, nor the other network's gateway, nor the host's other address
 #     (with ip_forward on, so only the firewall stands in the way);
@@ -72,11 +73,12 @@ taps() { ip -o link show 2>/dev/null | grep -c ': mdt'; }
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---- networks ----
-start_metald --qemu-binary "$QEMU" --network name=neta,subnet=10.0.0.0/24,dns=10.0.0.1 || exit 1
+start_metald --qemu-binary "$QEMU" --network name=neta,subnet=10.0.0.0/24,dns=10.0.0.1,ipv6=fd00:a::/64 || exit 1
 out=$(rpc ListNetworks '{}')
 check "--network is listed, with its defaults" \
         "$(jf '.networks[0] | "\(.name) \(.bridge) \(.ipv4Subnet) \(.ipv4Gateway) \(.source) \(.mtu)"' "${out#* }")" \
         "neta mdbr-neta 10.0.0.0/24 10.0.0.1 config 1500"
+check "with its IPv6 subnet" "$(jf '.networks[0].ipv6Subnet' "${out#* }")" "fd00:a::/64"
 check "its bridge exists with the gateway address" "$(ip -o -4 addr show dev mdbr-neta | awk '{print $4}')" "10.0.0.1/24"
 out=$(rpc CreateNetwork '{"name":"netb","ipv4_subnet":"10.0.1.0/24","tenant":"t2"}')
 check "CreateNetwork" "$(jf '.network | "\(.name) \(.bridge) \(.tenant) \(.source)"' "${out#* }")" "netb mdbr-netb t2 api"
@@ -112,17 +114,18 @@ check "no VM and no address came of them" "$(sql "SELECT count(*) FROM vms") $(s
 
 # ---- three guests ----
 t0=$(ms)
-out=$(rpc CreateVm "{\"vm_id\":\"a1\",\"customer_id\":\"t1\",\"backend\":\"qemu\",\"boot\":true,\"config\":$(gconfig "$(disk a1)" '[{"network":"neta"}]' 'metald.ping=10.0.0.3:90,10.0.0.1:30,192.168.77.1:3 metald.spoof=ip:10.0.0.99,mac:02:aa:bb:cc:dd:ee')}")
+out=$(rpc CreateVm "{\"vm_id\":\"a1\",\"customer_id\":\"t1\",\"backend\":\"qemu\",\"boot\":true,\"config\":$(gconfig "$(disk a1)" '[{"network":"neta"}]' 'metald.ping=10.0.0.3@90,10.0.0.1@30,192.168.77.1@3,fd00:a::3@30,fd00:a::1@10 metald.spoof=ip:10.0.0.99,mac:02:aa:bb:cc:dd:ee')}")
 check "a1 boots on neta" "$out" '200 {"vmId":"a1","state":"VM_STATE_RUNNING"}'
-out=$(rpc CreateVm "{\"vm_id\":\"a2\",\"customer_id\":\"t1\",\"backend\":\"qemu\",\"boot\":true,\"config\":$(gconfig "$(disk a2)" '[{"network":"neta","ipv4_address":"10.0.0.3"}]' 'metald.ping=10.0.0.2:90,10.0.0.1:30')}")
+out=$(rpc CreateVm "{\"vm_id\":\"a2\",\"customer_id\":\"t1\",\"backend\":\"qemu\",\"boot\":true,\"config\":$(gconfig "$(disk a2)" '[{"network":"neta","ipv4_address":"10.0.0.3"}]' 'metald.ping=10.0.0.2@90,10.0.0.1@30')}")
 check "a2 boots on neta" "$out" '200 {"vmId":"a2","state":"VM_STATE_RUNNING"}'
-out=$(rpc CreateVm "{\"vm_id\":\"c1\",\"customer_id\":\"t2\",\"backend\":\"qemu\",\"boot\":true,\"config\":$(gconfig "$(disk c1)" '[{"network":"netb"}]' 'metald.ping=10.0.1.1:90,10.0.0.2:3,10.0.0.1:3,192.168.77.1:3')}")
+out=$(rpc CreateVm "{\"vm_id\":\"c1\",\"customer_id\":\"t2\",\"backend\":\"qemu\",\"boot\":true,\"config\":$(gconfig "$(disk c1)" '[{"network":"netb"}]' 'metald.ping=10.0.1.1@90,10.0.0.2@3,10.0.0.1@3,192.168.77.1@3')}")
 check "c1 (tenant t2) boots on netb" "$out" '200 {"vmId":"c1","state":"VM_STATE_RUNNING"}'
 info=$(info_of a1)
 check "a1 got the lowest free address, a derived MAC, a TAP" \
         "$(jf '.networkInterfaces[0] | "\(.id) \(.network) \(.ipv4Address)/\(.ipv4PrefixLength) via \(.ipv4Gateway) \(.macAddress|test("^02:[0-9a-f]{2}(:[0-9a-f]{2}){4}$")) \(.tapDevice|length)"' "$info")" \
         "eth0 neta 10.0.0.2/24 via 10.0.0.1 true 15"
 check "a2 got the address it asked for" "$(jf '.networkInterfaces[0].ipv4Address' "$(info_of a2)")" 10.0.0.3
+check "and IPv6 addresses from ::2 on" "$(jf '.networkInterfaces[0].ipv6Address' "$(info_of a1)") $(jf '.networkInterfaces[0].ipv6Address' "$(info_of a2)")" "fd00:a::2 fd00:a::3"
 check "c1 got its network's first address" "$(jf '.networkInterfaces[0].ipv4Address' "$(info_of c1)")" 10.0.1.2
 A1TAP=$(tap_of a1); A2TAP=$(tap_of a2); C1TAP=$(tap_of c1)
 check "the TAPs hang on their bridges" "$(master_of "$A1TAP") $(master_of "$A2TAP") $(master_of "$C1TAP")" "mdbr-neta mdbr-neta mdbr-netb"
@@ -131,11 +134,14 @@ pid=$(jf .backendInfo.vmmPid "$info")
 argv=$(tr '\0' ' ' </proc/"$pid"/cmdline)
 check_match "QEMU gets the TAP and the MAC (virtio-net on virtio-mmio)" "$argv" \
         "-netdev tap,id=net0,ifname=$A1TAP,script=no,downscript=no -device virtio-net-device,netdev=net0,mac=$(jf '.networkInterfaces[0].macAddress' "$info") "
-check_match "and the guest its address through ip=" "$argv" " ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:off:10.0.0.1( |$)"
+check_match "and the guest its address through ip=" "$argv" " ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:off:10.0.0.1 metald.ipv6=fd00:a::2/64,fd00:a::1( |$)"
 
 for vm in a1 a2 c1; do wait_count $vm '^metald-guest: net tests done' 1 180 || not_ok "$vm finishes its network tests"; done
 echo "# network tests of three guests done $(($(ms) - t0)) ms after the first CreateVm"
-has_line "the guest configured eth0 from ip=" a1 "net eth0 10.0.0.2/24"
+has_line "the guest configured eth0 from ip= (and IPv6 from metald.ipv6=)" a1 "net eth0 10.0.0.2/24 ipv6 fd00:a::2/64"
+has_line "a1 pings a2 over IPv6" a1 "ping fd00:a::3 ok"
+has_line "a1 pings its IPv6 gateway" a1 "ping fd00:a::1 ok"
+has_line "with a spoofed MAC, not over IPv6 either" a1 "spoofed-mac ping fd00:a::3 failed"
 has_line "a1 pings a2" a1 "ping 10.0.0.3 ok"
 has_line "a2 pings a1" a2 "ping 10.0.0.2 ok"
 has_line "a1 pings its gateway" a1 "ping 10.0.0.1 ok"
@@ -161,7 +167,7 @@ check "a2, which did not spoof, had nothing dropped" "$n_ip" 0
 before=$(sql "SELECT vm_id, iface_id, network, tap, mac, ipv4 FROM vm_nics ORDER BY vm_id")
 pids="$(jf .backendInfo.vmmPid "$(info_of a1)") $(jf .backendInfo.vmmPid "$(info_of a2)")"
 kill9_metald
-start_metald --qemu-binary "$QEMU" --network name=neta,subnet=10.0.0.0/24,dns=10.0.0.1 || exit 1
+start_metald --qemu-binary "$QEMU" --network name=neta,subnet=10.0.0.0/24,dns=10.0.0.1,ipv6=fd00:a::/64 || exit 1
 check "after kill -9 and a restart, the same allocations" "$(sql "SELECT vm_id, iface_id, network, tap, mac, ipv4 FROM vm_nics ORDER BY vm_id")" "$before"
 check "the TAPs are reused, not duplicated" "$(taps)" 3
 check "the same QEMUs" "$(jf .backendInfo.vmmPid "$(info_of a1)") $(jf .backendInfo.vmmPid "$(info_of a2)")" "$pids"
@@ -174,7 +180,7 @@ for l in $A1TAP $A2TAP $C1TAP mdbr-neta mdbr-netb; do ip link del "$l" 2>/dev/nu
 nft delete table bridge metald; nft delete table inet metald
 sqlite3 "$DATA/metald.db" "UPDATE daemon_state SET value='0000-old-boot' WHERE key='boot_id'"
 check "(all gone)" "$(taps) $(ip -o link show mdbr-neta 2>/dev/null | wc -l)" "0 0"
-start_metald --qemu-binary "$QEMU" --network name=neta,subnet=10.0.0.0/24,dns=10.0.0.1 || exit 1
+start_metald --qemu-binary "$QEMU" --network name=neta,subnet=10.0.0.0/24,dns=10.0.0.1,ipv6=fd00:a::/64 || exit 1
 wait_state a1 VM_STATE_RUNNING 60 && wait_state a2 VM_STATE_RUNNING 60
 check "after the host reboot the TAPs are back on their bridges" "$(master_of "$A1TAP") $(master_of "$A2TAP") $(master_of "$C1TAP")" "mdbr-neta mdbr-neta mdbr-netb"
 check "the bridge has its gateway address again" "$(ip -o -4 addr show dev mdbr-neta | awk '{print $4}')" "10.0.0.1/24"
@@ -212,7 +218,7 @@ vc=$(curl -s --unix-socket "$DATA/vms/f1/api.sock" http://localhost/vm/config)
 check "fcsim got PUT /network-interfaces/eth0 with the TAP, the MAC and the rate limiters" \
         "$(jq -c '."network-interfaces"' <<<"$vc")" \
         "[{\"iface_id\":\"eth0\",\"host_dev_name\":\"$ftap\",\"guest_mac\":\"02:00:00:00:0a:01\",\"rx_rate_limiter\":{\"bandwidth\":{\"size\":1000000,\"refill_time\":1000}},\"tx_rate_limiter\":{\"ops\":{\"size\":500,\"refill_time\":1000}}}]"
-check_match "and ip= on its boot args" "$(jq -r '."boot-source".boot_args' <<<"$vc")" " ip=10\.0\.0\.[0-9]+::10\.0\.0\.1:255\.255\.255\.0::eth0:off:10\.0\.0\.1$"
+check_match "and ip= on its boot args" "$(jq -r '."boot-source".boot_args' <<<"$vc")" " ip=10\.0\.0\.[0-9]+::10\.0\.0\.1:255\.255\.255\.0::eth0:off:10\.0\.0\.1 metald\.ipv6=fd00:a::[0-9a-f]+/64,fd00:a::1$"
 if [ -n "${CHSIM:-}" ]; then
         stop_metald
         start_metald --qemu-binary "$QEMU" --cloud-hypervisor-binary "$CHSIM" || exit 1
