@@ -95,8 +95,11 @@ char *firewall_ruleset(const StoreNetwork *nets, size_t n_nets, const StoreNic *
                         struct in6_addr gw6;
                         net_def_v6_gateway(d, &gw6);
                         inet_ntop(AF_INET6, &gw6, g6, sizeof g6);
-                        bprintf(&b, "\t\tiifname \"%s\" ip6 daddr %s icmpv6 type echo-request accept\n", d->bridge, g6);
-                        bprintf(&b, "\t\tiifname \"%s\" ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept\n",
+                        bprintf(&b, "\t\tiifname \"%s\" ip6 daddr %s icmpv6 type echo-request accept\n",
+                                d->bridge, g6);
+                        bprintf(&b,
+                                "\t\tiifname \"%s\" ip6 daddr %s meta l4proto { tcp, udp } th dport 53 "
+                                "accept\n",
                                 d->bridge, g6);
                 }
                 bprintf(&b,
