@@ -16,6 +16,7 @@
 #include "api/metrics-service.h"
 #include "hv/backend-util.h"
 #include "sys/vmm-user.h"
+#include "api/network-service.h"
 #include "util/log.h"
 #include "vm.pb-c.h"
 
@@ -191,7 +192,12 @@ int manager_new(const Options *o, Manager **ret, char **ret_error) {
                 *ret_error = strdup_printf("cannot set up systemd scopes: %s", strerror(-r));
                 return r;
         }
+        /* TAPs belong to the VMM user: it opens them without privileges. */
+        m->net = (HostNetOptions){ .tap_uid = m->vmm_user.uid,
+                                   .tap_gid = m->vmm_user.gid,
+                                   .firewall = o->network_firewall };
         ReconcilerOptions ro = {
+                .net = &m->net,
                 .store = m->store,
                 .backend_options = &m->backend_options,
                 .n_workers = o->workers,
@@ -237,6 +243,7 @@ Manager *manager_free(Manager *m) {
         free(m->vms_dir);
         free(m->jailer_binary);
         free(m->jailer_chroot_base);
+        free(m->methods);
         return mfree(m);
 }
 
@@ -339,6 +346,10 @@ int manager_startup(Manager *m, char **ret_error) {
                 return r;
         }
 
+        /* Networks (bridges, firewall) before any VM is looked at. */
+        r = network_service_startup(m, ret_error);
+        if (r < 0)
+                return r;
         ReattachStats rs;
         r = reconciler_reattach_all(m->reconciler, &rs);
         if (r < 0) {
@@ -383,6 +394,14 @@ int manager_startup(Manager *m, char **ret_error) {
                 struct group *gr = getgrnam(o->socket_group);
                 gid = gr ? gr->gr_gid : (gid_t) strtoul(o->socket_group, NULL, 10);
         }
+        /* One table for the server: the VM RPCs, then the network RPCs. */
+        m->n_methods = vm_service_n_methods + network_service_n_methods;
+        m->methods = calloc(m->n_methods, sizeof *m->methods);
+        if (!m->methods)
+                return -ENOMEM;
+        memcpy(m->methods, vm_service_methods, vm_service_n_methods * sizeof *m->methods);
+        memcpy(m->methods + vm_service_n_methods, network_service_methods,
+               network_service_n_methods * sizeof *m->methods);
         HttpServerConfig hc = {
                 .listen_address = o->listen,
                 .listen_addresses = (char *const *) o->listens,
@@ -399,8 +418,8 @@ int manager_startup(Manager *m, char **ret_error) {
                 .authenticate = authenticate_caller,
                 .auth_userdata = m->auth,
                 .prefix = VM_SERVICE_PREFIX,
-                .methods = vm_service_methods,
-                .n_methods = vm_service_n_methods,
+                .methods = m->methods,
+                .n_methods = m->n_methods,
                 .service = &vmprovisioner__v1__vm_service__descriptor,
                 .raw_routes = manager_raw_routes,
                 .n_raw_routes = manager_n_raw_routes,

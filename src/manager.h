@@ -27,6 +27,9 @@ typedef struct Manager {
         char *jailer_binary; /* absolute; NULL without --jailer-binary */
         char *jailer_chroot_base; /* realpath'ed */
         unsigned jailer_cgroup_version;
+        HostNetOptions net; /* TAP owner (the VMM user; root until set), firewall on/off */
+        RpcMethod *methods; /* vm_service_methods + network_service_methods */
+        size_t n_methods;
         char *asset_roots[OPTIONS_ASSET_ROOTS_MAX]; /* realpath'ed */
         size_t n_asset_roots;
         uint64_t host_memory_bytes;

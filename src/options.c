@@ -47,6 +47,8 @@ enum {
         OPT_HOST_VCPUS,
         OPT_HOST_MEMORY,
         OPT_OVERCOMMIT,
+        OPT_NETWORK,
+        OPT_NETWORK_FIREWALL,
         OPT_VERSION,
         OPT_CHECK_CONFIG,
         OPT_HASH_TOKEN, /* last: cli_lists[] is sized by it */
@@ -125,6 +127,11 @@ static const struct {
           "how often each VM's usage is sampled; fractions allowed, 0 turns sampling off (default 10)" },
         { "metrics-retention", OPT_METRICS_RETENTION, "METALD_METRICS_RETENTION", "HOURS",
           "how long raw usage samples are kept; fractions allowed (default 24)" },
+        { "network", OPT_NETWORK, "METALD_NETWORK", "SPEC",
+          "a host network, repeatable: name=N,subnet=A.B.C.D/P[,gateway=G][,bridge=B][,ipv6=X::/P]"
+          "[,dns=D1+D2][,tenant=T][,mtu=M] (environment: specs separated by ';')" },
+        { "network-firewall", OPT_NETWORK_FIREWALL, "METALD_NETWORK_FIREWALL", "yes|no",
+          "manage the nftables isolation rules of the networks (default yes)" },
         { "rollup-retention", OPT_ROLLUP_RETENTION, "METALD_ROLLUP_RETENTION", "DAYS",
           "how long hourly usage rollups are kept; fractions allowed (default 90)" },
         { "vmm-user", OPT_VMM_USER, "METALD_VMM_USER", "NAME",
@@ -201,6 +208,29 @@ static int add_asset_root(Options *o, const char *v, char **ret_error) {
         if (!c)
                 return -ENOMEM;
         o->asset_roots[o->n_asset_roots++] = c;
+        return 0;
+}
+
+static int add_network(Options *o, const char *v, char **ret_error) {
+        if (o->n_networks >= OPTIONS_NETWORKS_MAX) {
+                *ret_error = strdup_printf("--network: at most %d networks", OPTIONS_NETWORKS_MAX);
+                return -EINVAL;
+        }
+        NetError err = { 0 };
+        NetworkDef d;
+        int r = net_def_parse(v, &d, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                *ret_error = strdup_printf("--network \"%s\": %s: %s", v, err.field, err.message);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < o->n_networks; i++)
+                if (streq(o->networks[i].name, d.name) || streq(o->networks[i].bridge, d.bridge)) {
+                        *ret_error = strdup_printf("--network \"%s\": name or bridge given twice", v);
+                        return -EINVAL;
+                }
+        o->networks[o->n_networks++] = d;
         return 0;
 }
 
@@ -370,6 +400,15 @@ static int apply(Options *o, int id, const char *name, const char *v, char **ret
                 return set_string(&o->default_backend, v);
         case OPT_ASSET_ROOT:
                 return add_asset_root(o, v, ret_error);
+        case OPT_NETWORK:
+                return add_network(o, v, ret_error);
+        case OPT_NETWORK_FIREWALL:
+                if (streq(v, "yes") || streq(v, "no")) {
+                        o->network_firewall = streq(v, "yes");
+                        return 0;
+                }
+                *ret_error = strdup_printf("--network-firewall: \"%s\" is not yes or no", v);
+                return -EINVAL;
         case OPT_LOG_LEVEL: {
                 int l = log_level_from_string(v);
                 if (l < 0) {
@@ -539,6 +578,7 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
         o->metrics_interval_ms = 10000;
         o->metrics_retention_ms = INT64_C(24) * 3600000;
         o->rollup_retention_ms = INT64_C(90) * 86400000;
+        o->network_firewall = true;
 
         /* The environment first; the command line then overrides it. A repeatable
          * option given on the command line replaces the environment's list. */
@@ -564,6 +604,24 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         continue;
                 }
                 o->source[i] = OPTION_ENV;
+                if (option_table[i].id == OPT_NETWORK) {
+                        _cleanup_free_ char *list = strdup(v);
+                        if (!list)
+                                return -ENOMEM;
+                        char *save = NULL;
+                        int r = 0;
+                        for (char *t = strtok_r(list, ";", &save); t && r >= 0;
+                             t = strtok_r(NULL, ";", &save)) {
+                                r = add_network(o, t, &one);
+                                if (r == -EINVAL)
+                                        r = collect_error(&errors,
+                                                          strdup_printf("%s: %s", option_table[i].env, one)),
+                                        one = mfree(one);
+                        }
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (option_repeatable(option_table[i].id)) {
                         _cleanup_free_ char *list = strdup(v);
                         if (!list)
@@ -590,7 +648,7 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                         return r;
         }
 
-        bool cli_roots = false;
+        bool cli_roots = false, cli_networks = false;
         bool cli_lists[OPT_HASH_TOKEN + 1] = { false };
         int c;
         optind = 1;
@@ -625,6 +683,10 @@ int options_parse(int argc, char *argv[], Options *o, char **ret_error) {
                                 free(o->asset_roots[i]);
                         o->n_asset_roots = 0;
                         cli_roots = true;
+                }
+                if (c == OPT_NETWORK && !cli_networks) {
+                        o->n_networks = 0;
+                        cli_networks = true;
                 }
                 int row = row_of(c);
                 if (row < 0)
@@ -834,6 +896,21 @@ static void format_value(const Options *o, int id, char *buf, size_t size) {
                         snprintf(buf, size, "%" PRIu64, o->host_memory);
                 else
                         snprintf(buf, size, "(the host's)");
+                break;
+        case OPT_NETWORK:
+                for (size_t i = 0, len = 0; i < o->n_networks && len < size; i++) {
+                        char net[16], gw[16];
+                        len += (size_t) snprintf(
+                                buf + len, size - len, "%s%s=%s/%u,gateway=%s,bridge=%s", i ? " " : "",
+                                o->networks[i].name, ipv4_format(o->networks[i].v4_net, net),
+                                o->networks[i].v4_prefix, ipv4_format(o->networks[i].v4_gateway, gw),
+                                o->networks[i].bridge);
+                }
+                if (o->n_networks == 0)
+                        snprintf(buf, size, "(none)");
+                break;
+        case OPT_NETWORK_FIREWALL:
+                snprintf(buf, size, "%s", o->network_firewall ? "yes" : "no");
                 break;
         case OPT_OVERCOMMIT:
                 snprintf(buf, size, "%g", o->overcommit > 0 ? o->overcommit : 1.0);

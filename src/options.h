@@ -10,10 +10,12 @@
 #include <stdio.h>
 
 #include "api/auth.h"
+#include "net/net-util.h"
 #include "util/util.h"
 
 #define OPTIONS_ASSET_ROOTS_MAX 16
 #define OPTIONS_LIST_MAX 16
+#define OPTIONS_NETWORKS_MAX 32
 #define OPTIONS_MAX 80 /* rows of the option table (options.c) */
 
 /* Where an option's effective value came from. */
@@ -67,6 +69,9 @@ typedef struct Options {
         unsigned metrics_interval_ms; /* usage sampling period; 0: off */
         int64_t metrics_retention_ms; /* raw samples kept this long */
         int64_t rollup_retention_ms; /* hourly rollups kept this long */
+        NetworkDef networks[OPTIONS_NETWORKS_MAX]; /* --network, checked */
+        size_t n_networks;
+        bool network_firewall; /* --network-firewall (default yes) */
         bool help;
         bool version;
         bool check_config; /* --check-config: validate, print, exit */

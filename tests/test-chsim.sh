@@ -113,7 +113,7 @@ config() {
         cat <<EOF
 {"cpus":{"boot_vcpus":2,"max_vcpus":4},"memory":{"size":268435456},
  "payload":{"kernel":"$KERNEL","cmdline":"$cmdline"},
- "disks":[{"path":"$T/disk0.img"}],"net":[{"tap":"tap-test0"}],
+ "disks":[{"path":"$T/disk0.img"}],"net":[{"tap":"lo"}],
  "serial":{"mode":"File","file":"$T/serial.log"},"console":{"mode":"Off"}}
 EOF
 }
@@ -365,6 +365,10 @@ boot_error "vsock CID 2" "$(jq -c ".vsock={\"cid\":2,\"socket\":\"$T/v.sock\"}" 
         '["Error from API","The VM could not boot","Failed to validate config","2 is a special VSOCK CID"]'
 boot_error "missing disk image" "$(jq -c ".disks[0].path=\"$T/nope.img\"" <<<"$cfg")" 500 \
         '["Error from API","The VM could not boot","Error from device manager","Cannot open disk path","No such file or directory (os error 2)"]'
+boot_error "missing TAP (an unprivileged VMM cannot create one)" "$(jq -c '.net[0].tap="nosuchtap0"' <<<"$cfg")" 500 \
+        '["Error from API","The VM could not boot","Error from device manager","Cannot create virtio-net device","Open tap device failed","Unable to create tap interface: nosuchtap0","Operation not permitted (os error 1)"]'
+boot_error "TAP name too long" "$(jq -c '.net[0].tap="averyveryverylongname"' <<<"$cfg")" 500 \
+        '["Error from API","The VM could not boot","Error from device manager","Cannot create virtio-net device","Open tap device failed","Unable to create tap interface: averyveryverylongname","Invalid argument (os error 22)"]'
 api GET vm.info
 check "a VM whose devices failed is not kept" "Created null" "$(jq -r '"\(.state) \(.device_tree)"' <<<"$BODY")"
 boot_error "initramfs missing" "$(jq -c ".payload.initramfs=\"$T/nope\"" <<<"$cfg")" 500 \
@@ -451,7 +455,7 @@ check "hot-added disks are counted" "_disk0 _disk2 _net1 data" "$(jq -r 'keys|jo
 check "a read-only disk writes nothing" "0" "$(jq '._disk2.write_ops' <<<"$BODY")"
 api GET vm.info
 check "hot-added disks are in the config" "3" "$(jq '.config.disks|length' <<<"$BODY")"
-expect "vm.add-net while running" PUT vm.add-net '{"tap":"tap-test1","id":"eth1"}' 200 '{"id":"eth1","bdf":"0000:00:06.0"}'
+expect "vm.add-net while running" PUT vm.add-net '{"tap":"lo","id":"eth1"}' 200 '{"id":"eth1","bdf":"0000:00:06.0"}'
 expect "vm.remove-device: unknown id: 404" PUT vm.remove-device '{"id":"nope"}' 404 \
         '["Error from API","The device could not be removed from the VM","Error from device manager","Unknown device ID: nope"]'
 expect "vm.remove-device" PUT vm.remove-device '{"id":"data"}' 204 ''

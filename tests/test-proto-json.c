@@ -7,6 +7,7 @@
  */
 #include <math.h>
 
+#include "api/network-service.h"
 #include "api/proto-json.h"
 #include "manager.h"
 #include "test.h"
@@ -331,9 +332,12 @@ static void test_base64(void) {
  * refuses to start otherwise), and answers shaped like the handlers' fit. */
 static void test_vm_schema(void) {
         const ProtobufCServiceDescriptor *svc = &vmprovisioner__v1__vm_service__descriptor;
-        CHECK_INTEQ(vm_service_n_methods, svc->n_methods);
+        CHECK_INTEQ(vm_service_n_methods + network_service_n_methods, svc->n_methods);
         for (size_t i = 0; i < vm_service_n_methods; i++)
                 CHECK(protobuf_c_service_descriptor_get_method_by_name(svc, vm_service_methods[i].name) !=
+                      NULL);
+        for (size_t i = 0; i < network_service_n_methods; i++)
+                CHECK(protobuf_c_service_descriptor_get_method_by_name(svc, network_service_methods[i].name) !=
                       NULL);
 
         const char *info =

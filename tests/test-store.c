@@ -259,8 +259,9 @@ int main(void) {
         s = store_free(s);
         CHECK(store_open(db, &s, &err) == 0);
         CHECK(store_applied_migrations(s, &names, &n) == 0);
-        CHECK_INTEQ(n, 4);
-        CHECK(n == 4 && streq(names[1], "0002_restart_policy") && streq(names[3], "0004_usage_history"));
+        CHECK_INTEQ(n, 5);
+        CHECK(n == 5 && streq(names[1], "0002_restart_policy") && streq(names[3], "0004_usage_history") &&
+              streq(names[4], "0005_networks"));
         strv_free_n(names, n);
         CHECK(store_vm_get(s, "vm-1", &got) == 0);
         CHECK(got && got->generation == 2 && got->observed == VM_PHASE_RUNNING);

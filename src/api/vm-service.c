@@ -12,6 +12,7 @@
 
 #include "api/metrics-service.h"
 #include "api/vm-service-requests.h"
+#include "api/network-service.h"
 #include "hv/hypervisor.h"
 #include "manager.h"
 #include "reconcile/lifecycle.h"
@@ -123,6 +124,23 @@ static int check_capabilities(const Backend *b, const VmConfig *c, ConnectError 
                                      "config.cpu.max_vcpu_count: backend %s does not support CPU hotplug; "
                                      "max_vcpu_count must equal vcpu_count (%u)",
                                      b->name, c->vcpu_count);
+        /* metald appends ip=... (about 80 bytes) for the first interface: keep the
+         * command line within the kernel's 2048 bytes. */
+        if (c->n_nics > 0 && c->kernel_args && strlen(c->kernel_args) > VM_KERNEL_ARGS_MAX - 128)
+                return connect_error(e, CONNECT_INVALID_ARGUMENT,
+                                     "config.boot.kernel_args: at most %d bytes when the VM has network "
+                                     "interfaces (metald appends ip=), got %zu",
+                                     VM_KERNEL_ARGS_MAX - 128, strlen(c->kernel_args));
+        /* QEMU's tap netdev has no rate limiter: refuse rather than ignore one. */
+        for (size_t i = 0; i < c->n_nics; i++)
+                if (streq(b->name, "qemu") &&
+                    (c->nics[i].rx.bandwidth_bytes_per_second || c->nics[i].rx.ops_per_second ||
+                     c->nics[i].tx.bandwidth_bytes_per_second || c->nics[i].tx.ops_per_second))
+                        return connect_error(
+                                e, CONNECT_INVALID_ARGUMENT,
+                                "config.network[%zu]: backend qemu has no network rate limiter; "
+                                "leave rx_rate_limit/tx_rate_limit unset",
+                                i);
         if (c->hotplug_bytes > 0 && !(b->caps & BACKEND_CAP_MEMORY_HOTPLUG))
                 return connect_error(e, CONNECT_INVALID_ARGUMENT,
                                      "config.memory.hotplug_size_bytes: backend %s does not support memory "
@@ -267,7 +285,20 @@ static int create_vm_impl(Manager *m, const RpcCaller *caller, CreateVmRequest *
         _cleanup_(vm_row_freep) VmRow *existing = NULL;
         StoreLimitHit hit = STORE_LIMIT_NONE;
         uint64_t used = 0;
-        int r = store_vm_insert_limited(m->store, &row, same_vm, NULL, &limits, &existing, &hit, &used);
+        StoreNicRequest nics[VM_NETWORK_MAX];
+        char macs[VM_NETWORK_MAX][18], taps[VM_NETWORK_MAX][16];
+        network_service_nic_requests(id, cfg, nics, macs, taps);
+        _cleanup_free_ char *nic_err = NULL;
+        int r = store_vm_insert_limited(m->store, &row, nics, cfg->n_nics, same_vm, NULL, &limits, &existing,
+                                        &hit, &used, &nic_err);
+        if (nic_err) {
+                /* An interface could not be allocated (the VM is not recorded). */
+                ConnectCode code = r == -EADDRNOTAVAIL ? CONNECT_RESOURCE_EXHAUSTED
+                                   : r == -EINVAL      ? CONNECT_INVALID_ARGUMENT
+                                   : r == -EACCES      ? CONNECT_PERMISSION_DENIED
+                                                       : CONNECT_FAILED_PRECONDITION;
+                return connect_error(e, code, "%s", nic_err);
+        }
         if (r == -EEXIST && caller->tenant[0])
                 /* The same answer whoever holds the id: a tenant learns only that it is taken. */
                 return connect_error(
@@ -590,6 +621,7 @@ static int get_vm_info(void *userdata, const RpcCaller *caller, const json_t *in
                 if (caller->tenant[0])
                         json_object_set_new(*ret, "backendInfo",
                                             json_pack("{s:s}", "backend", row->backend));
+                network_service_add_vm_info(m, row->id, *ret);
         }
         return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
 }

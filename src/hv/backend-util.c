@@ -460,5 +460,34 @@ int backend_grant_assets(const char *backend, const BackendOptions *o, const VmC
         for (size_t i = 0; r >= 0 && i < c->n_disks; i++)
                 r = grant_one(backend, o, c->disks[i].readonly ? "read-only disk" : "disk", c->disks[i].path,
                               !c->disks[i].readonly, ret_error);
+        /* The VMM attaches to its TAPs (persistent, owned by the VMM user) by
+         * opening the clone device: without CAP_NET_ADMIN that only reaches
+         * TAPs it owns, so rw on /dev/net/tun (0600 root on some hosts) is
+         * all it gains. */
+        if (r >= 0 && c->n_nics > 0)
+                r = grant_one(backend, o, "TUN clone device", "/dev/net/tun", true, ret_error);
         return r;
+}
+
+json_t *backend_rate_limiter_json(const VmRateLimit *l) {
+        if (!vm_rate_limit_set(l))
+                return NULL;
+        json_t *o = json_object();
+        if (!o)
+                return NULL;
+        if (l->bandwidth_bytes_per_second > 0 &&
+            json_object_set_new(o, "bandwidth",
+                                json_pack("{s:I, s:I}", "size", (json_int_t) l->bandwidth_bytes_per_second,
+                                          "refill_time", (json_int_t) 1000)) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        if (l->ops_per_second > 0 &&
+            json_object_set_new(o, "ops",
+                                json_pack("{s:I, s:I}", "size", (json_int_t) l->ops_per_second,
+                                          "refill_time", (json_int_t) 1000)) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
 }

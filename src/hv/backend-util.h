@@ -125,3 +125,14 @@ int backend_vmm_file(const char *backend, const BackendOptions *o, const char *p
  * message naming the file and the fix. Nothing to do when VMMs run as root.
  */
 int backend_grant_assets(const char *backend, const BackendOptions *o, const VmConfig *c, char **ret_error);
+
+/*
+ * A Firecracker RateLimiter / Cloud Hypervisor RateLimiterConfig for l:
+ * {"bandwidth":{"size":B,"refill_time":1000}, "ops":{"size":O,"refill_time":1000}},
+ * each bucket only when its rate is set (one second's worth, refilled every
+ * second). NULL when l limits nothing (or on OOM: check l first).
+ */
+json_t *backend_rate_limiter_json(const VmRateLimit *l);
+static inline bool vm_rate_limit_set(const VmRateLimit *l) {
+        return l->bandwidth_bytes_per_second > 0 || l->ops_per_second > 0;
+}

@@ -170,6 +170,33 @@ json_t *ch_vm_config_json(const VmConfig *c) {
         return TAKE_PTR(cfg);
 }
 
+static uint64_t min_set(uint64_t a, uint64_t b) {
+        return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+int ch_vm_config_add_net(json_t *cfg, const VmmNic *nics, size_t n) {
+        if (n == 0)
+                return 0;
+        json_t *net = json_array();
+        if (json_object_set_new(cfg, "net", net) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_t *o = json_pack("{s:s, s:s, s:s}", "tap", nics[i].tap, "mac", nics[i].mac, "id",
+                                      nics[i].id);
+                if (json_array_append_new(net, o) < 0)
+                        return -ENOMEM;
+                VmRateLimit l = {
+                        .bandwidth_bytes_per_second = min_set(nics[i].rx.bandwidth_bytes_per_second,
+                                                              nics[i].tx.bandwidth_bytes_per_second),
+                        .ops_per_second = min_set(nics[i].rx.ops_per_second, nics[i].tx.ops_per_second),
+                };
+                if (vm_rate_limit_set(&l) &&
+                    json_object_set_new(o, "rate_limiter_config", backend_rate_limiter_json(&l)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static const struct {
         const char *name;
         ChVmState state;
@@ -484,7 +511,7 @@ static int ch_boot(const BackendOptions *o, const VmmSpec *spec, const VmmHandle
                 return 0;
 
         cfg = ch_vm_config_json(spec->config);
-        if (!cfg)
+        if (!cfg || ch_vm_config_add_net(cfg, spec->nics, spec->n_nics) < 0)
                 return -ENOMEM;
 
         if (state != CH_VM_SHUTDOWN) {

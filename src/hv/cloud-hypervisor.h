@@ -51,6 +51,10 @@ char *ch_cmdline(const VmConfig *c);
  *   console {"mode": "Off"}  no virtio-console
  */
 json_t *ch_vm_config_json(const VmConfig *c);
+/* Add "net": [{"tap", "mac", "id", "rate_limiter_config"?}] for nics to cfg
+ * (nothing when n is 0). 0 or -ENOMEM. One rate limiter serves both
+ * directions in Cloud Hypervisor: the tighter of rx/tx per bucket. */
+int ch_vm_config_add_net(json_t *cfg, const VmmNic *nics, size_t n);
 
 /*
  * Decode the answer of GET vm.info: "state" is "Created", "Running", "Paused"

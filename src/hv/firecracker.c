@@ -50,6 +50,21 @@ json_t *fc_drive_json(const VmDisk *d) {
                          "is_root_device", (int) d->is_root_device, "is_read_only", (int) d->readonly);
 }
 
+json_t *fc_network_interface_json(const VmmNic *n) {
+        assert(n && n->id && n->tap && n->mac);
+        _cleanup_json_ json_t *o = json_pack("{s:s, s:s, s:s}", "iface_id", n->id, "host_dev_name", n->tap,
+                                             "guest_mac", n->mac);
+        if (!o)
+                return NULL;
+        if (vm_rate_limit_set(&n->rx) &&
+            json_object_set_new(o, "rx_rate_limiter", backend_rate_limiter_json(&n->rx)) < 0)
+                return NULL;
+        if (vm_rate_limit_set(&n->tx) &&
+            json_object_set_new(o, "tx_rate_limiter", backend_rate_limiter_json(&n->tx)) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
 json_t *fc_metrics_json(const char *metrics_path) {
         assert(metrics_path);
         return json_pack("{s:s}", "metrics_path", metrics_path);
@@ -357,6 +372,16 @@ static int fc_boot(const BackendOptions *o, const VmmSpec *spec, const VmmHandle
                 if (!path || !drive)
                         return -ENOMEM;
                 r = fc_send(o, h, "PUT", path, drive, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        /* The TAPs exist (the reconciler made them); Firecracker opens them now. */
+        for (size_t i = 0; i < spec->n_nics; i++) {
+                _cleanup_free_ char *path = strdup_printf("/network-interfaces/%s", spec->nics[i].id);
+                _cleanup_json_ json_t *nic = fc_network_interface_json(&spec->nics[i]);
+                if (!path || !nic)
+                        return -ENOMEM;
+                r = fc_send(o, h, "PUT", path, nic, ret_error);
                 if (r < 0)
                         return r;
         }

@@ -25,6 +25,10 @@ json_t *fc_boot_source_json(const VmConfig *c);
 /* PUT /drives/<id>: {"drive_id", "path_on_host", "is_root_device", "is_read_only"}. */
 json_t *fc_drive_json(const VmDisk *d);
 
+/* PUT /network-interfaces/<id>: {"iface_id", "host_dev_name", "guest_mac",
+ * "rx_rate_limiter"?, "tx_rate_limiter"?} (limiters only when set). */
+json_t *fc_network_interface_json(const VmmNic *n);
+
 /* PUT /metrics: {"metrics_path"}. */
 json_t *fc_metrics_json(const char *metrics_path);
 

@@ -82,11 +82,22 @@ typedef enum VmmState {
         VMM_STATE_GONE, /* the process is not there (or is not ours) */
 } VmmState;
 
+/* One network interface as the VMM sees it: config.network[i] with the host
+ * side resolved (the TAP exists, attached and up, before the VMM starts). */
+typedef struct VmmNic {
+        const char *id; /* config.network[i].id */
+        const char *tap; /* host TAP name */
+        const char *mac; /* guest MAC, canonical */
+        VmRateLimit rx, tx; /* 0 = unlimited */
+} VmmNic;
+
 /* Everything a backend needs to run one VM. run_dir exists (mode 0700). */
 typedef struct VmmSpec {
         const char *vm_id;
         const char *run_dir; /* absolute; holds api.sock, console.log, vmm.log, metrics.json */
         const VmConfig *config;
+        const VmmNic *nics; /* n_nics == config->n_nics, in the same order */
+        size_t n_nics;
 } VmmSpec;
 
 typedef struct Backend {

@@ -289,6 +289,14 @@ char **qemu_argv(const QemuLaunch *l) {
         for (size_t i = 0; i < c->n_disks; i++)
                 if (&c->disks[i] != root)
                         argv_add_disk(&a, &c->disks[i]);
+        /* NICs in config order (the guest's eth0, eth1, ...): the TAP metald made,
+         * opened by QEMU, no scripts; virtio-net on virtio-mmio with the MAC. */
+        for (size_t i = 0; i < l->n_nics; i++) {
+                argv_add(&a, "-netdev");
+                argv_addf(&a, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, l->nics[i].tap);
+                argv_add(&a, "-device");
+                argv_addf(&a, "virtio-net-device,netdev=net%zu,mac=%s", i, l->nics[i].mac);
+        }
         argv_add(&a, "-chardev");
         argv_addf(&a, "file,id=console,path=%s,append=on", console);
         argv_add(&a, "-serial");
@@ -953,6 +961,8 @@ static int qemu_spawn(const BackendOptions *o, const VmmSpec *spec, VmmHandle *r
                 .console_path = console_path,
                 .pid_path = pid_path,
                 .config = spec->config,
+                .nics = spec->nics,
+                .n_nics = spec->n_nics,
                 .kvm = kvm_usable(o->vmm_user),
         };
         if (!launch.kvm)

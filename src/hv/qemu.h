@@ -46,6 +46,8 @@ typedef struct QemuLaunch {
         const char *console_path; /* the guest's serial console, appended */
         const char *pid_path; /* -pidfile */
         const VmConfig *config;
+        const VmmNic *nics; /* one -netdev tap + virtio-net-device each; TAP names are [a-z0-9] */
+        size_t n_nics;
         bool kvm; /* -accel kvm -cpu host, else -accel tcg */
         unsigned tsc_khz; /* under TCG: tsc_early_khz= for the guest (0: none) */
 } QemuLaunch;

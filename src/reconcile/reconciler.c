@@ -44,6 +44,7 @@ struct Reconciler {
         uint64_t host_memory_bytes;
         ScopeManager *scopes;
         uint64_t console_max_bytes;
+        HostNetOptions net;
         ExitWatch *watch;
         /* During reattach: the host rebooted since the last run (every VMM is
          * gone, none crashed), and the ids still to probe. */
@@ -344,11 +345,56 @@ static int load_config(Pass *p, VmConfig **ret, char **ret_error) {
         return 0;
 }
 
+/*
+ * The host side of the VM's interfaces, as an ordinary idempotent step of a
+ * start: bridges, firewall, TAPs (recreated after a host reboot, reused after
+ * a daemon restart). Fills nics (the backend's view, pointing into snics) and
+ * appends the guest's ip= argument to cfg's kernel command line unless the
+ * client gave one.
+ */
+static int setup_network(Pass *p, VmConfig *cfg, StoreNic **snics, VmmNic **nics, char **ret_error) {
+        size_t n = 0;
+        int k = host_net_setup_vm(p->r->store, &p->r->net, p->row->id, snics, &n, ret_error);
+        if (k < 0)
+                return k;
+        if (n != cfg->n_nics) {
+                *ret_error = strdup_printf("the VM has %zu interface(s) allocated but %zu configured", n,
+                                           cfg->n_nics);
+                return -EBADMSG;
+        }
+        if (n == 0)
+                return 0;
+        *nics = calloc(n, sizeof **nics);
+        if (!*nics)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                (*nics)[i] = (VmmNic){ .id = cfg->nics[i].id,
+                                       .tap = (*snics)[i].tap,
+                                       .mac = (*snics)[i].mac,
+                                       .rx = cfg->nics[i].rx,
+                                       .tx = cfg->nics[i].tx };
+        const char *args = cfg->kernel_args ? cfg->kernel_args : "";
+        if (strncmp(args, "ip=", 3) == 0 || strstr(args, " ip="))
+                return 0;
+        _cleanup_free_ char *ip = host_net_kernel_args(&(*snics)[0]);
+        char *joined = ip ? strdup_printf("%s%s%s", args, *args ? " " : "", ip) : NULL;
+        if (!joined)
+                return -ENOMEM;
+        free(cfg->kernel_args);
+        cfg->kernel_args = joined;
+        return 0;
+}
+
 /* Spawn the VMM, record it at once (so a crash cannot orphan it), boot it. */
 static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
         VmRow *row = p->row;
         _cleanup_(vm_config_freep) VmConfig *cfg = NULL;
+        _cleanup_free_ StoreNic *snics = NULL;
+        _cleanup_free_ VmmNic *nics = NULL;
         int k = load_config(p, &cfg, ret_error);
+        if (k < 0)
+                return k;
+        k = setup_network(p, cfg, &snics, &nics, ret_error);
         if (k < 0)
                 return k;
         k = mkdir_p(row->run_dir, 0700);
@@ -356,7 +402,9 @@ static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
                 *ret_error = strdup_printf("cannot create run directory %s: %s", row->run_dir, strerror(-k));
                 return k;
         }
-        VmmSpec spec = { .vm_id = row->id, .run_dir = row->run_dir, .config = cfg };
+        VmmSpec spec = {
+                .vm_id = row->id, .run_dir = row->run_dir, .config = cfg, .nics = nics, .n_nics = cfg->n_nics
+        };
         VmmHandle h = { 0 };
         k = p->backend->spawn(p->r->bo, &spec, &h, ret_error);
         if (k < 0)
@@ -522,6 +570,9 @@ static int run_action(Pass *p, LifecycleAction a) {
                 }
                 if (k < 0)
                         err = strdup_printf("cannot remove the VM: %s", strerror(-k));
+                /* Its TAPs go before its addresses are released (observing "deleted"). */
+                if (k >= 0)
+                        k = host_net_teardown_vm(p->r->store, row->id, &err);
                 done.set_vmm = true;
                 break;
         default:
@@ -933,6 +984,7 @@ int reconciler_new(const ReconcilerOptions *o, Reconciler **ret) {
         r->host_memory_bytes = o->host_memory_bytes;
         r->scopes = o->scopes;
         r->console_max_bytes = o->console_max_bytes;
+        r->net = o->net ? *o->net : (HostNetOptions){ .firewall = true };
         int w = exit_watch_new(on_vmm_exit, r, &r->watch);
         if (w < 0)
                 return w;

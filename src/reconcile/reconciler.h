@@ -12,6 +12,7 @@
  * with reconciler_wait.
  */
 
+#include "net/host-net.h"
 #include "store/store.h"
 #include "sys/scope.h"
 
@@ -30,6 +31,7 @@ typedef struct ReconcilerOptions {
         uint64_t host_memory_bytes;
         ScopeManager *scopes; /* may be NULL: no scopes */
         uint64_t console_max_bytes; /* 0: no cap */
+        const HostNetOptions *net; /* NULL: defaults (TAPs owned by root, firewall on) */
 } ReconcilerOptions;
 
 int reconciler_new(const ReconcilerOptions *o, Reconciler **ret);

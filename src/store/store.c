@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "store/migrations.h"
+#include "store/network.h"
 #include "store/store-internal.h"
 
 #define STORE_POOL_MAX 64
@@ -474,13 +475,26 @@ int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, v
         StoreLimits l = { .max_live = max_live };
         StoreLimitHit hit;
         uint64_t used;
-        return store_vm_insert_limited(s, row, same_config, userdata, &l, ret_existing, &hit, &used);
+        return store_vm_insert_limited(s, row, NULL, 0, same_config, userdata, &l, ret_existing, &hit, &used,
+                                       NULL);
 }
 
-int store_vm_insert_limited(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
-                            const StoreLimits *limits, VmRow **ret_existing, StoreLimitHit *ret_hit,
-                            uint64_t *ret_used) {
+int store_vm_insert_with_nics(Store *s, const VmRow *row, const StoreNicRequest *nics, size_t n_nics,
+                              StoreSameConfigFn same_config, void *userdata, unsigned max_live,
+                              VmRow **ret_existing, char **ret_error) {
+        StoreLimits l = { .max_live = max_live };
+        StoreLimitHit hit;
+        uint64_t used;
+        return store_vm_insert_limited(s, row, nics, n_nics, same_config, userdata, &l, ret_existing, &hit,
+                                       &used, ret_error);
+}
+
+int store_vm_insert_limited(Store *s, const VmRow *row, const StoreNicRequest *nics, size_t n_nics,
+                            StoreSameConfigFn same_config, void *userdata, const StoreLimits *limits,
+                            VmRow **ret_existing, StoreLimitHit *ret_hit, uint64_t *ret_used,
+                            char **ret_error) {
         assert(s && row && row->id && row->backend && row->config_json && limits && ret_hit && ret_used);
+        assert(n_nics == 0 || ret_error);
         _cleanup_conn_ Conn c = { .store = s };
         int r = store_acquire(s, &c.db);
         if (r < 0)
@@ -530,6 +544,12 @@ int store_vm_insert_limited(Store *s, const VmRow *row, StoreSameConfigFn same_c
         r = conn_append_event(c.db, row->id, now, "desired", VM_PHASE_PENDING, row->desired, 1, "CreateVm");
         if (r < 0)
                 return r;
+        /* The addresses are allocated in the transaction that records the VM. */
+        if (n_nics > 0) {
+                r = store_vm_insert_nics(c.db, row->id, row->customer_id, nics, n_nics, ret_error);
+                if (r < 0)
+                        return r;
+        }
         return conn_commit(&c);
 }
 
@@ -665,6 +685,12 @@ int store_vm_observe(Store *s, const char *id, const VmObservation *o) {
         if (row->observed != o->observed) {
                 r = conn_append_event(c.db, id, now, "observed", row->observed, o->observed, row->generation,
                                       o->reason);
+                if (r < 0)
+                        return r;
+        }
+        /* Deleted for good: its interfaces' addresses are free again, in the same transaction. */
+        if (o->observed == VM_PHASE_DELETED) {
+                r = store_vm_release_nics(c.db, id);
                 if (r < 0)
                         return r;
         }

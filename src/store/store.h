@@ -104,13 +104,22 @@ typedef enum StoreLimitHit {
         STORE_LIMIT_TENANT_MEMORY,
 } StoreLimitHit;
 
-/* store_vm_insert with limits: -EDQUOT with *ret_hit naming the first limit
- * the new VM would exceed and *ret_used what is in use of it already. */
-int store_vm_insert_limited(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
-                            const StoreLimits *limits, VmRow **ret_existing, StoreLimitHit *ret_hit,
-                            uint64_t *ret_used);
 int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
                     unsigned max_live, VmRow **ret_existing);
+/* The same, also allocating the VM's network interfaces (store/network.h:
+ * store_vm_insert_nics, whose errors and *ret_error it returns) in the same
+ * transaction. */
+struct StoreNicRequest;
+int store_vm_insert_with_nics(Store *s, const VmRow *row, const struct StoreNicRequest *nics, size_t n_nics,
+                              StoreSameConfigFn same_config, void *userdata, unsigned max_live,
+                              VmRow **ret_existing, char **ret_error);
+/* Both, with limits: -EDQUOT with *ret_hit naming the first limit the new VM
+ * would exceed and *ret_used what is in use of it already. Quotas, capacity
+ * and the addresses are all decided in the one transaction that records the VM. */
+int store_vm_insert_limited(Store *s, const VmRow *row, const struct StoreNicRequest *nics, size_t n_nics,
+                            StoreSameConfigFn same_config, void *userdata, const StoreLimits *limits,
+                            VmRow **ret_existing, StoreLimitHit *ret_hit, uint64_t *ret_used,
+                            char **ret_error);
 
 /* Load one VM by id, deleted or not. -ENOENT if there is none. */
 int store_vm_get(Store *s, const char *id, VmRow **ret);

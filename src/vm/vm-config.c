@@ -10,6 +10,7 @@
  */
 #include "vm/vm-config.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -18,12 +19,23 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "net/net-util.h"
+
 #define MIB (UINT64_C(1) << 20)
 
 _Static_assert(sizeof(json_int_t) == sizeof(int64_t), "jansson must use 64-bit integers");
 
 /* A jansson reference held by a cleanup-guarded local (json_decrefp is jansson's). */
 #define _cleanup_json_ _cleanup_(json_decrefp)
+
+static void vm_nic_clear(VmNic *n) {
+        free(n->id);
+        free(n->mac);
+        free(n->network);
+        free(n->ipv4);
+        free(n->ipv6);
+        *n = (VmNic){ 0 };
+}
 
 /* Frees c and everything it owns. Accepts NULL; returns NULL. */
 VmConfig *vm_config_free(VmConfig *c) {
@@ -42,6 +54,9 @@ VmConfig *vm_config_free(VmConfig *c) {
                 free(c->metadata[i].value);
         }
         free(c->metadata);
+        for (size_t i = 0; i < c->n_nics; i++)
+                vm_nic_clear(&c->nics[i]);
+        free(c->nics);
         return mfree(c);
 }
 
@@ -497,6 +512,58 @@ static int decode_storage(const json_t *v, const char *path, void *dst, _unused_
         return 0;
 }
 
+static const FieldSpec rate_limit_fields[] = {
+        { "bandwidth_bytes_per_second", "bandwidthBytesPerSecond", decode_int64,
+          offsetof(VmRateLimit, bandwidth_bytes_per_second), NULL },
+        { "ops_per_second", "opsPerSecond", decode_int64, offsetof(VmRateLimit, ops_per_second), NULL },
+};
+static const MessageSpec rate_limit_message = { rate_limit_fields, ELEMENTSOF(rate_limit_fields) };
+
+static const FieldSpec nic_fields[] = {
+        { "id", "id", decode_string, offsetof(VmNic, id), NULL },
+        { "mac_address", "macAddress", decode_string, offsetof(VmNic, mac), NULL },
+        { "network", "network", decode_string, offsetof(VmNic, network), NULL },
+        { "ipv4_address", "ipv4Address", decode_string, offsetof(VmNic, ipv4), NULL },
+        { "ipv6_address", "ipv6Address", decode_string, offsetof(VmNic, ipv6), NULL },
+        { "rx_rate_limit", "rxRateLimit", decode_submessage, offsetof(VmNic, rx), &rate_limit_message },
+        { "tx_rate_limit", "txRateLimit", decode_submessage, offsetof(VmNic, tx), &rate_limit_message },
+};
+static const MessageSpec nic_message = { nic_fields, ELEMENTSOF(nic_fields) };
+
+/* FieldDecoder for `repeated NetworkInterface network`, at most VM_NETWORK_MAX. */
+static int decode_network(const json_t *v, const char *path, void *dst, _unused_ const FieldSpec *f,
+                          VmError *err) {
+        VmConfig *c = dst;
+        char buf[64];
+        size_t n;
+
+        if (!json_is_array(v))
+                return vm_error_set(err, path, "must be an array, got %s",
+                                    json_describe(v, buf, sizeof buf));
+        n = json_array_size(v);
+        if (n > VM_NETWORK_MAX)
+                return vm_error_set(err, path, "at most %d network interfaces are allowed, got %zu",
+                                    VM_NETWORK_MAX, n);
+        for (size_t i = 0; i < c->n_nics; i++)
+                vm_nic_clear(&c->nics[i]);
+        c->nics = mfree(c->nics);
+        c->n_nics = 0;
+        if (n == 0)
+                return 0;
+        c->nics = calloc(n, sizeof *c->nics);
+        if (!c->nics)
+                return vm_error_oom(err, path);
+        c->n_nics = n;
+        for (size_t i = 0; i < n; i++) {
+                char epath[sizeof err->field];
+                snprintf(epath, sizeof epath, "%s[%zu]", path, i);
+                int r = decode_message(json_array_get(v, i), epath, &nic_message, &c->nics[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* qsort comparator: metadata entries by key (bytewise). */
 static int metadata_compare(const void *a, const void *b) {
         const VmMetadata *x = a, *y = b;
@@ -577,6 +644,7 @@ static const FieldSpec config_fields[] = {
         { "memory", "memory", decode_submessage, 0, &memory_message },
         { "boot", "boot", decode_submessage, 0, &boot_message },
         { "storage", "storage", decode_storage, 0, NULL },
+        { "network", "network", decode_network, 0, NULL },
         { "metadata", "metadata", decode_metadata, 0, NULL },
 };
 static const MessageSpec config_message = { config_fields, ELEMENTSOF(config_fields) };
@@ -1015,6 +1083,94 @@ static int config_fill_defaults(VmConfig *c, VmError *err) {
         return 0;
 }
 
+/* The network list: ids valid and unique, a network name, MAC and address
+ * syntax (whether an address is free is the store's business). MACs are
+ * canonicalised (lower case) only when all of them are valid. */
+static int validate_network(VmConfig *c, VmError *err) {
+        char canon[VM_NETWORK_MAX][18];
+        if (c->n_nics > VM_NETWORK_MAX)
+                return vm_error_set(err, "config.network",
+                                    "at most %d network interfaces are allowed, got %zu", VM_NETWORK_MAX,
+                                    c->n_nics);
+        for (size_t i = 0; i < c->n_nics; i++) {
+                const VmNic *n = &c->nics[i];
+                char base[48], field[sizeof err->field], q[96];
+                snprintf(base, sizeof base, "config.network[%zu]", i);
+                if (n->id) {
+                        snprintf(field, sizeof field, "%s.id", base);
+                        if (!disk_id_is_valid(n->id))
+                                return vm_error_set(err, field, "%s must be 1..%d of [A-Za-z0-9_]",
+                                                    quote_str(q, sizeof q, n->id), VM_DISK_ID_MAX);
+                        for (size_t j = 0; j < i; j++)
+                                if (streq_ptr(c->nics[j].id, n->id))
+                                        return vm_error_set(err, field,
+                                                            "%s is already the id of network[%zu]",
+                                                            quote_str(q, sizeof q, n->id), j);
+                }
+                snprintf(field, sizeof field, "%s.network", base);
+                if (!n->network)
+                        return vm_error_set(err, field, "required: the name of a host network");
+                if (!net_name_is_valid(n->network))
+                        return vm_error_set(err, field,
+                                            "%s is not a valid network name ([a-z0-9][a-z0-9-]{0,31})",
+                                            quote_str(q, sizeof q, n->network));
+                canon[i][0] = 0;
+                if (n->mac) {
+                        uint8_t mac[6];
+                        const char *why = NULL;
+                        snprintf(field, sizeof field, "%s.mac_address", base);
+                        if (net_mac_parse(n->mac, mac, canon[i], &why) < 0)
+                                return vm_error_set(err, field, "%s %s", quote_str(q, sizeof q, n->mac),
+                                                    why);
+                        for (size_t j = 0; j < i; j++)
+                                if (streq(canon[j], canon[i]))
+                                        return vm_error_set(err, field,
+                                                            "%s is already the MAC of network[%zu]",
+                                                            canon[i], j);
+                }
+                if (n->ipv4) {
+                        uint32_t a;
+                        snprintf(field, sizeof field, "%s.ipv4_address", base);
+                        if (ipv4_parse(n->ipv4, &a) < 0)
+                                return vm_error_set(err, field, "%s is not an IPv4 address",
+                                                    quote_str(q, sizeof q, n->ipv4));
+                }
+                if (n->ipv6) {
+                        struct in6_addr a6;
+                        snprintf(field, sizeof field, "%s.ipv6_address", base);
+                        if (inet_pton(AF_INET6, n->ipv6, &a6) != 1)
+                                return vm_error_set(err, field, "%s is not an IPv6 address",
+                                                    quote_str(q, sizeof q, n->ipv6));
+                }
+        }
+        for (size_t i = 0; i < c->n_nics; i++)
+                if (canon[i][0])
+                        memcpy(c->nics[i].mac, canon[i], 18);
+        return 0;
+}
+
+/* Interfaces without an id get "eth<N>" (N = position), or the next free number. */
+static int network_fill_defaults(VmConfig *c, VmError *err) {
+        for (size_t i = 0; i < c->n_nics; i++) {
+                if (c->nics[i].id)
+                        continue;
+                for (unsigned k = (unsigned) i;; k++) {
+                        char id[16];
+                        bool taken = false;
+                        snprintf(id, sizeof id, "eth%u", k);
+                        for (size_t j = 0; j < c->n_nics; j++)
+                                taken = taken || streq_ptr(c->nics[j].id, id);
+                        if (taken)
+                                continue;
+                        c->nics[i].id = strdup(id);
+                        if (!c->nics[i].id)
+                                return vm_error_oom(err, "config.network");
+                        break;
+                }
+        }
+        return 0;
+}
+
 /* See vm-config.h. Checks in field order, I/O-free ones before paths within
  * each message, then fills the defaults. */
 int vm_config_validate(VmConfig *c, char *const *asset_roots, size_t n_asset_roots,
@@ -1039,6 +1195,12 @@ int vm_config_validate(VmConfig *c, char *const *asset_roots, size_t n_asset_roo
         if (r < 0)
                 return r;
         r = validate_metadata(c, err);
+        if (r < 0)
+                return r;
+        r = validate_network(c, err);
+        if (r < 0)
+                return r;
+        r = network_fill_defaults(c, err);
         if (r < 0)
                 return r;
         return config_fill_defaults(c, err);
@@ -1107,6 +1269,40 @@ json_t *vm_config_to_json(const VmConfig *c) {
                 if (json_set(metadata, c->metadata[i].key, json_string(strempty(c->metadata[i].value))) < 0)
                         return NULL;
 
+        /* Only when there are interfaces: configs stored before networks existed stay byte-identical. */
+        if (c->n_nics > 0) {
+                json_t *net = json_array();
+                if (json_set(root, "network", net) < 0)
+                        return NULL;
+                for (size_t i = 0; i < c->n_nics; i++) {
+                        const VmNic *n = &c->nics[i];
+                        json_t *o = json_object(), *rx = json_object(), *tx = json_object();
+                        if (!o || !rx || !tx || json_array_append_new(net, o) < 0) {
+                                json_decref(o);
+                                json_decref(rx);
+                                json_decref(tx);
+                                return NULL;
+                        }
+                        if (json_set(o, "rxRateLimit", rx) < 0 || json_set(o, "txRateLimit", tx) < 0) {
+                                return NULL;
+                        }
+                        if (json_set(o, "id", json_string(strempty(n->id))) < 0 ||
+                            json_set(o, "macAddress", json_string(strempty(n->mac))) < 0 ||
+                            json_set(o, "network", json_string(strempty(n->network))) < 0 ||
+                            json_set(o, "ipv4Address", json_string(strempty(n->ipv4))) < 0 ||
+                            json_set(o, "ipv6Address", json_string(strempty(n->ipv6))) < 0 ||
+                            json_set(rx, "bandwidthBytesPerSecond",
+                                     json_integer((json_int_t) n->rx.bandwidth_bytes_per_second)) < 0 ||
+                            json_set(rx, "opsPerSecond", json_integer((json_int_t) n->rx.ops_per_second)) <
+                                    0 ||
+                            json_set(tx, "bandwidthBytesPerSecond",
+                                     json_integer((json_int_t) n->tx.bandwidth_bytes_per_second)) < 0 ||
+                            json_set(tx, "opsPerSecond", json_integer((json_int_t) n->tx.ops_per_second)) <
+                                    0)
+                                return NULL;
+                }
+        }
+
         if (json_set(root, "cpu", TAKE_PTR(cpu)) < 0 || json_set(root, "memory", TAKE_PTR(memory)) < 0 ||
             json_set(root, "boot", TAKE_PTR(boot)) < 0 || json_set(root, "storage", TAKE_PTR(storage)) < 0 ||
             json_set(root, "metadata", TAKE_PTR(metadata)) < 0)
@@ -1142,8 +1338,18 @@ bool vm_config_equal(const VmConfig *a, const VmConfig *b) {
             !streq(strempty(a->kernel_path), strempty(b->kernel_path)) ||
             !streq(strempty(a->kernel_args), strempty(b->kernel_args)) ||
             !streq(strempty(a->initrd_path), strempty(b->initrd_path)) || a->n_disks != b->n_disks ||
-            a->n_metadata != b->n_metadata)
+            a->n_metadata != b->n_metadata || a->n_nics != b->n_nics)
                 return false;
+
+        for (size_t i = 0; i < a->n_nics; i++) {
+                const VmNic *x = &a->nics[i], *y = &b->nics[i];
+                if (!streq(strempty(x->id), strempty(y->id)) || !streq(strempty(x->mac), strempty(y->mac)) ||
+                    !streq(strempty(x->network), strempty(y->network)) ||
+                    !streq(strempty(x->ipv4), strempty(y->ipv4)) ||
+                    !streq(strempty(x->ipv6), strempty(y->ipv6)) ||
+                    memcmp(&x->rx, &y->rx, sizeof x->rx) != 0 || memcmp(&x->tx, &y->tx, sizeof x->tx) != 0)
+                        return false;
+        }
 
         for (size_t i = 0; i < a->n_disks; i++) {
                 const VmDisk *x = &a->disks[i], *y = &b->disks[i];

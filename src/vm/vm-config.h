@@ -31,6 +31,25 @@ typedef struct VmDisk {
         bool is_root_device;
 } VmDisk;
 
+/* A token bucket per direction: 0 = unlimited. Applied as a bucket of one
+ * second's worth, refilled every second (Firecracker/Cloud Hypervisor). */
+typedef struct VmRateLimit {
+        uint64_t bandwidth_bytes_per_second;
+        uint64_t ops_per_second;
+} VmRateLimit;
+
+/* One network interface (config.network[]); see README "Networks". */
+typedef struct VmNic {
+        char *id; /* [A-Za-z0-9_]{1,32}; "eth<N>" when absent */
+        char *mac; /* canonical lower case, or NULL: derived from the vm id */
+        char *network; /* a host network's name */
+        char *ipv4; /* requested, or NULL: allocated */
+        char *ipv6; /* requested, or NULL: allocated when the network has IPv6 */
+        VmRateLimit rx, tx;
+} VmNic;
+
+#define VM_NETWORK_MAX 8
+
 typedef struct VmMetadata {
         char *key;
         char *value;
@@ -48,6 +67,8 @@ typedef struct VmConfig {
         size_t n_disks;
         VmMetadata *metadata; /* sorted by key */
         size_t n_metadata;
+        VmNic *nics; /* config.network */
+        size_t n_nics;
 } VmConfig;
 
 VmConfig *vm_config_free(VmConfig *c);

@@ -40,7 +40,12 @@ JDIR=$T/journal
 CUR=$T/current
 STOP=$T/stop
 mkdir -p "$JDIR" "$CUR"
-CONFIG=$(config)
+# Every VM has an interface on one network: its address, MAC and TAP are
+# allocated in the CreateVm transaction and freed with the deletion, so the
+# campaign also proves no address is handed out twice and none leaks.
+CONFIG=$(config | jq -c '.network=[{"network":"crashnet"}]')
+# This namespace's own sysfs: fcsim looks for the TAPs in /sys/class/net.
+mount -t sysfs sysfs /sys
 # Slow the guest down a little, so that kills land mid-boot and mid-shutdown.
 export FCSIM_BOOT_DELAY_MS=40 FCSIM_SHUTDOWN_DELAY_MS=200
 
@@ -54,6 +59,14 @@ if [ ${#POINTS[@]} -eq 0 ]; then
 fi
 declare -A FIRED=() ARMED=()
 for p in "${POINTS[@]}"; do FIRED[$p]=0 ARMED[$p]=0; done
+
+# One row per problem: a duplicate address, a live VM without its interface,
+# an interface of a VM that is deleted or unknown.
+NICS_SQL="SELECT 'duplicate ' || network || ' ' || ipv4 FROM vm_nics GROUP BY network, ipv4 HAVING count(*) > 1
+UNION ALL SELECT 'no interface for ' || id FROM vms WHERE observed_state != 'deleted'
+        AND id NOT IN (SELECT vm_id FROM vm_nics)
+UNION ALL SELECT 'interface of deleted or unknown ' || vm_id FROM vm_nics
+        WHERE vm_id NOT IN (SELECT id FROM vms WHERE observed_state != 'deleted')"
 
 # ---- the daemon ------------------------------------------------------------------
 
@@ -77,6 +90,7 @@ launch() {
         (
                 METALD_CRASH_AT=${1:-} "$METALD" --listen "127.0.0.1:$PORT" --data-dir "$DATA" \
                         --firecracker-binary "$FCSIM" --asset-root "$ASSETS" --request-timeout 10 \
+                        --network name=crashnet,subnet=10.77.0.0/16 \
                         --resync-interval 200 >>"$T/metald.log" 2>&1 &
                 echo $! >"$T/metald.pid.tmp"
                 mv "$T/metald.pid.tmp" "$T/metald.pid"
@@ -214,6 +228,17 @@ frozen_check() {
         for id in "${!n_vmm[@]}"; do
                 [ "${n_vmm[$id]}" -le 1 ] || { PROBLEMS+="$id has ${n_vmm[$id]} VMMs"$'\n' BAD_VMS+=" $id"; }
         done
+        # Addresses: never one twice on a network; exactly one interface for
+        # every VM not yet observed deleted, none for the others; no TAP left
+        # over from a VM whose deletion was committed (TAPs go first).
+        line=$(sqlite3 -readonly "$DATA/metald.db" "$NICS_SQL" 2>&1)
+        [ -z "$line" ] || PROBLEMS+="addresses: $(tr '\n' ' ' <<<"$line")"$'\n'
+        local taps
+        taps=$(sqlite3 -readonly "$DATA/metald.db" "SELECT tap FROM vm_nics" 2>/dev/null | sort)
+        while read -r id; do
+                [ -n "$id" ] || continue
+                grep -qx "$id" <<<"$taps" || PROBLEMS+="TAP $id exists but no allocation names it"$'\n'
+        done < <(ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(mdt[0-9a-f]*\)[:@].*/\1/p')
         # Run directories: none for a VM observed deleted (removed before that
         # is committed), none for a VM the database does not know.
         for d in "$DATA"/vms/*/; do
@@ -614,6 +639,10 @@ final_check() {
                 for id in $(tr ' ' '\n' <<<"$bad" | sort -u | head -4); do [ -n "$id" ] && vm_context "$id"; done
         fi
         check "$label: PRAGMA integrity_check" "$(sql 'PRAGMA integrity_check')" ok
+        check "$label: one address per live VM, none twice, none for deleted VMs" "$(sql "$NICS_SQL")" ""
+        check "$label: as many allocations as live VMs, all distinct" \
+                "$(sql "SELECT count(*), count(DISTINCT ipv4), count(DISTINCT tap) FROM vm_nics")" \
+                "$(sql "SELECT count(*), count(*), count(*) FROM vms WHERE observed_state != 'deleted'" | tr '|' '|')"
         local ev
         ev=$(sql "$EVENTS_SQL")
         if [ -z "$ev" ]; then ok "$label: the event table is consistent"; else

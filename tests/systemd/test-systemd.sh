@@ -22,7 +22,7 @@ MIRROR=${METALD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CACHE=${METALD_NSPAWN_CACHE:-/var/cache/metald/nspawn}
 # What metald and fcsim need at run time (libasan8/libubsan1 for the
 # sanitizer build), and the tools the checks use inside the container.
-PKGS=systemd,systemd-sysv,dbus,libmicrohttpd12,libjansson4,libcurl4,libsqlite3-0,libsystemd0,libprotobuf-c1,libasan8,libubsan1,curl,jq,sqlite3,procps,iproute2
+PKGS=systemd,systemd-sysv,dbus,libmicrohttpd12,libjansson4,libcurl4,libsqlite3-0,libsystemd0,libprotobuf-c1,libnftables1,libasan8,libubsan1,curl,jq,sqlite3,procps,iproute2
 # Bump TREE_REV when the way the tree is built changes.
 TREE_REV=1
 HASH=$(printf '%s\n' "$SUITE" "$PKGS" "$TREE_REV" | sha256sum | cut -c1-12)
