@@ -154,8 +154,8 @@ int store_metrics_last_round(Store *s, int64_t *ret_at) {
         int r = conn_acquire(&c);
         if (r < 0)
                 return r;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        r = prepare(c.db, "SELECT coalesce(max(at), 0) FROM vm_metric_rounds", &st);
+        _cleanup_cached_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare_cached(c.sc, "SELECT coalesce(max(at), 0) FROM vm_metric_rounds", &st);
         if (r < 0)
                 return r;
         int rc = sqlite3_step(st);
@@ -455,9 +455,9 @@ int store_metrics_totals_get(Store *s, int64_t vm_seq, VmMetricTotals *ret) {
         int r = conn_acquire(&c);
         if (r < 0)
                 return r;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        r = prepare(
-                c.db,
+        _cleanup_cached_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare_cached(
+                c.sc,
                 "SELECT " TOTALS_COLUMNS ", s.at IS NOT NULL, " ROW_COLUMNS " FROM vm_metric_totals t "
                 "LEFT JOIN vm_metric_samples s ON s.at = t.at AND s.vm_seq = t.vm_seq WHERE t.vm_seq = ?",
                 &st);

@@ -31,6 +31,10 @@ struct StoreConn {
                 sqlite3_stmt *st;
         } cache[STORE_STMT_CACHE_MAX];
         size_t n_cache;
+        /* The writer only: live (not deleted) VMs as of this transaction, so that
+         * --max-vms costs one count(*) per batch, not one per CreateVm. */
+        bool live_known;
+        int64_t live;
 };
 typedef struct StoreConn StoreConn;
 

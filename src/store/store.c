@@ -285,6 +285,7 @@ sqlite3 *store_txn_db(StoreTxn *t) {
 static void writer_run_batch(Store *s, WriteReq *batch) {
         StoreConn *w = s->writer;
         for (;;) {
+                w->live_known = false; /* others (an operator's sqlite3) may have written meanwhile */
                 int r = writer_exec(w, "BEGIN IMMEDIATE");
                 if (r < 0) {
                         for (WriteReq *q = batch; q; q = q->next)
@@ -682,13 +683,17 @@ static int insert_fn(StoreTxn *sc, void *userdata) {
                 return r;
 
         if (call->max_live > 0) {
-                _cleanup_cached_stmt_ sqlite3_stmt *cnt = NULL;
-                r = prepare_cached(sc, "SELECT count(*) FROM vms WHERE deleted_at IS NULL", &cnt);
-                if (r < 0)
-                        return r;
-                if (sqlite3_step(cnt) != SQLITE_ROW)
-                        return -EIO;
-                if (sqlite3_column_int64(cnt, 0) >= call->max_live)
+                if (!sc->live_known) {
+                        _cleanup_cached_stmt_ sqlite3_stmt *cnt = NULL;
+                        r = prepare_cached(sc, "SELECT count(*) FROM vms WHERE deleted_at IS NULL", &cnt);
+                        if (r < 0)
+                                return r;
+                        if (sqlite3_step(cnt) != SQLITE_ROW)
+                                return -EIO;
+                        sc->live = sqlite3_column_int64(cnt, 0);
+                        sc->live_known = true;
+                }
+                if (sc->live >= call->max_live)
                         return -EDQUOT;
         }
 
@@ -716,7 +721,11 @@ static int insert_fn(StoreTxn *sc, void *userdata) {
         r = step_done(st);
         if (r < 0)
                 return r;
-        return conn_append_event(sc, row->id, now, "desired", VM_PHASE_PENDING, row->desired, 1, "CreateVm");
+        r = conn_append_event(sc, row->id, now, "desired", VM_PHASE_PENDING, row->desired, 1, "CreateVm");
+        if (r < 0)
+                return r;
+        sc->live++; /* only now: a failure above rolls this request back */
+        return 0;
 }
 
 int store_vm_insert(Store *s, const VmRow *row, StoreSameConfigFn same_config, void *userdata,
@@ -785,6 +794,8 @@ static int desired_fn(StoreTxn *sc, void *userdata) {
                                       call->reason);
                 if (r < 0)
                         return r;
+                if (row->deleted_at)
+                        sc->live_known = false; /* recount at the next CreateVm of this batch */
         }
         call->row = TAKE_PTR(row);
         return 0;
