@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "api/metrics-service.h"
+#include "hv/backend-util.h"
 #include "hv/hypervisor.h"
 #include "manager.h"
 #include "reconcile/lifecycle.h"
@@ -212,6 +213,10 @@ static int create_vm_impl(Manager *m, CreateVmRequest *req, json_t **ret, Connec
                 return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
         }
         crash_point("api-after-commit");
+        /* A fresh id: no VMM of an earlier run can hold its socket. */
+        _cleanup_free_ char *sock = strdup_printf("%s/api.sock", run_dir);
+        if (sock)
+                backend_socket_mark_known(sock);
         log_info("vm %s: created (backend %s)", id, b->name);
         reconciler_enqueue(m->reconciler, id);
         WaitOutcome out;

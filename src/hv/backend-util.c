@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include "hv/unix-http.h"
 #include "hv/vmm-process.h"
 #include "util/log.h"
+#include "util/strset.h"
 
 #define BACKEND_API_TIMEOUT_DEFAULT_MS 5000u
 /* How much of each run_dir file to quote when a VMM fails to start. */
@@ -151,11 +153,30 @@ static int kill_socket_owners(const char *backend, const char *sock, unsigned ti
         }
 }
 
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+static StrSet known_sockets; /* see backend_socket_mark_known */
+
+void backend_socket_mark_known(const char *socket_path) {
+        pthread_mutex_lock(&known_lock);
+        (void) strset_add(&known_sockets, socket_path); /* -ENOMEM: the next step scans, as before */
+        pthread_mutex_unlock(&known_lock);
+}
+
+bool backend_socket_is_known(const char *socket_path, bool take) {
+        pthread_mutex_lock(&known_lock);
+        bool k = take ? strset_remove(&known_sockets, socket_path)
+                      : strset_contains(&known_sockets, socket_path);
+        pthread_mutex_unlock(&known_lock);
+        return k;
+}
+
 int backend_clear_socket(const char *backend, const char *socket_path, unsigned timeout_ms,
                          char **ret_error) {
         assert(backend && socket_path);
 
-        int r = kill_socket_owners(backend, socket_path, timeout_ms, ret_error);
+        int r = 0;
+        if (!backend_socket_is_known(socket_path, true))
+                r = kill_socket_owners(backend, socket_path, timeout_ms, ret_error);
         if (r < 0)
                 return r;
         if (unlink(socket_path) < 0 && errno != ENOENT) {

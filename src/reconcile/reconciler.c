@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "hv/backend-util.h"
 #include "hv/vmm-process.h"
 #include "reconcile/exit-watch.h"
 #include "reconcile/lifecycle.h"
@@ -271,11 +272,15 @@ static void kill_unrecorded_vmms(const VmRow *row) {
         _cleanup_free_ char *sock = strdup_printf("%s/api.sock", row->run_dir);
         if (!sock)
                 return;
+        if (backend_socket_is_known(sock, false))
+                return; /* no VMM of an earlier run can hold it: no /proc scan */
         for (int i = 0; i < 8; i++) {
                 pid_t pid;
                 uint64_t st;
-                if (vmm_find_by_cmdline(sock, &pid) < 0)
+                if (vmm_find_by_cmdline(sock, &pid) < 0) {
+                        backend_socket_mark_known(sock);
                         return;
+                }
                 if (vmm_pid_start_time(pid, &st) < 0)
                         continue;
                 log_warning("vm %s: killing VMM pid %d that no record knows (spawned before a crash)",
@@ -403,6 +408,7 @@ static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
         }
         row->vmm = h;
         *ret_h = h;
+        backend_socket_mark_known(h.socket_path); /* recorded: known */
         crash_point("after-vmm-recorded");
         return p->backend->boot(p->r->bo, &spec, &h, ret_error);
 }
