@@ -49,6 +49,7 @@
 static const char *metald_bin, *fcsim_bin, *workdir;
 static char assets[512], datadir[512], notify_path[512];
 static pid_t metald_pid;
+static int cur_port = PORT; /* the restarted metald listens on another port (see metald_start) */
 static int notify_fd = -1;
 
 static double mono(void) {
@@ -318,7 +319,7 @@ static int body_id(Load *l, size_t i, char *buf, size_t n) {
 }
 
 static Load load(const char *method, unsigned conns, size_t total, BodyFn body, RespFn resp, void *ud) {
-        Load l = { .port = PORT,
+        Load l = { .port = cur_port,
                    .method = method,
                    .conns = conns,
                    .total = total,
@@ -349,7 +350,7 @@ static void notify_open(void) {
  * for the instant between its fork and its exec) is retried. */
 static void metald_start(double *ret_ready_s) {
         char port[32];
-        snprintf(port, sizeof port, "127.0.0.1:%d", PORT);
+        snprintf(port, sizeof port, "127.0.0.1:%d", cur_port);
         for (int attempt = 0; attempt < 50; attempt++) {
                 double t0 = mono();
                 pid_t p = fork();
@@ -660,7 +661,7 @@ static size_t count_running(void) {
                 snprintf(body, sizeof body,
                          "{\"state_filter\":[\"VM_STATE_RUNNING\"],\"page_size\":1000%s%s%s}",
                          *token ? ",\"page_token\":\"" : "", token, *token ? "\"" : "");
-                int fd = conn_connect(PORT);
+                int fd = conn_connect(cur_port);
                 fcntl(fd, F_SETFL, 0);
                 char req[512];
                 int n = snprintf(
@@ -872,6 +873,7 @@ int main(int argc, char **argv) {
         /* kill -9 with 1,000 running; time from exec to READY=1 (reattached). */
         kill(metald_pid, SIGKILL);
         waitpid(metald_pid, NULL, 0);
+        cur_port = PORT + 2;
         double ready_s;
         metald_start(&ready_s);
         size_t after = wait_running(1000);
