@@ -282,7 +282,7 @@ sqlite3 *store_txn_db(StoreTxn *t) {
  * e.g. SQLITE_FULL or SQLITE_IOERR), that request gets its error and the
  * others, which lost their writes with it, run again in a new transaction.
  */
-static void writer_run_batch(Store *s, WriteReq *batch) {
+static bool writer_run_batch(Store *s, WriteReq *batch) {
         StoreConn *w = s->writer;
         for (;;) {
                 w->live_known = false; /* others (an operator's sqlite3) may have written meanwhile */
@@ -293,7 +293,7 @@ static void writer_run_batch(Store *s, WriteReq *batch) {
                                         q->result = r;
                                         q->final = true;
                                 }
-                        return;
+                        return false;
                 }
                 bool aborted = false;
                 for (WriteReq *q = batch; q; q = q->next) {
@@ -346,7 +346,6 @@ static void writer_run_batch(Store *s, WriteReq *batch) {
                                 sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
                         continue; /* the ones not final yet run again */
                 }
-                s->wstats.batches++;
                 r = writer_exec(w, "COMMIT");
                 if (r < 0 && !sqlite3_get_autocommit(w->db))
                         sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
@@ -356,7 +355,7 @@ static void writer_run_batch(Store *s, WriteReq *batch) {
                                         q->result = r;
                                 q->final = true;
                         }
-                return;
+                return true; /* a COMMIT was attempted */
         }
 }
 
@@ -395,6 +394,7 @@ int store_write(Store *s, StoreWriteFn fn, void *userdata) {
         pthread_mutex_unlock(&s->wlock);
 
         int r = 0;
+        bool committed = false;
         if (!s->writer)
                 r = conn_open(s->path, &s->writer);
         if (r < 0)
@@ -403,9 +403,11 @@ int store_write(Store *s, StoreWriteFn fn, void *userdata) {
                         q->final = true;
                 }
         else
-                writer_run_batch(s, batch);
+                committed = writer_run_batch(s, batch);
 
         pthread_mutex_lock(&s->wlock);
+        if (committed)
+                s->wstats.batches++;
         for (WriteReq *q = batch, *next; q; q = next) {
                 next = q->next; /* q may return (and vanish) as soon as we unlock */
                 q->state = WRITE_DONE;
