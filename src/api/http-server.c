@@ -421,8 +421,12 @@ int http_server_start(const HttpServerConfig *cfg, HttpServer **ret, char **ret_
         if (getsockname(s->listen_fd, (struct sockaddr *) &sa, &len) == 0)
                 s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
                                                          : ((struct sockaddr_in *) &sa)->sin_port);
+        /* poll(), not select(): with a thousand VMs metald holds more than
+         * FD_SETSIZE (1024) descriptors (a pidfd per VMM), and with select()
+         * libmicrohttpd refuses a listening socket or closes a connection
+         * whose descriptor is above it. */
         s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                          MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                                          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
                                   0, NULL, NULL, access_handler, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120, MHD_OPTION_NOTIFY_COMPLETED,

@@ -791,8 +791,8 @@ int main(int argc, char **argv) {
         row("API latency at 64 connections", buf, "-", "p99 < 10 ms", c_p99 < 10 && g_p99 < 10);
 
         struct MHD_Daemon *bare = MHD_start_daemon(
-                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC, BARE_PORT,
-                NULL, NULL, bare_handler, NULL, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC,
+                BARE_PORT, NULL, NULL, bare_handler, NULL, MHD_OPTION_CONNECTION_LIMIT, 1024u,
                 MHD_OPTION_THREAD_STACK_SIZE, (size_t) 256 * 1024, MHD_OPTION_END);
         if (!bare || !bare_body)
                 fail("bare libmicrohttpd server");

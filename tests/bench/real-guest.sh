@@ -3,13 +3,13 @@
 # banner on QEMU microvm, through metald, through bare qemu-system-x86_64 with
 # the very command line metald used, and through libvirt (`virsh create` of
 # the equivalent domain: same kernel, command line, rootfs, machine, TCG/KVM).
-# Each path RUNS times, interleaved, median reported. Prints ROW/INFO lines
+# Each path RUNS times (default 5), interleaved, median reported. Prints ROW/INFO lines
 # like bench-api. Run by tools/bench inside a private network namespace.
 #
 #   METALD=... ASSETS=/opt/vm-assets W=<work dir> RUNS=3 tests/bench/real-guest.sh
 set -uo pipefail
 : "${METALD:?}" "${ASSETS:?}" "${W:?}"
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 PORT=18090
 URL=http://127.0.0.1:$PORT/vmprovisioner.v1.VmService
 RG=$W/rg
