@@ -89,6 +89,9 @@ bool backend_socket_is_known(const char *socket_path, bool take);
  * (malloc'ed). -ESRCH if the process exits first, -ETIMEDOUT if the socket
  * never answers, -EPROTO for another status (with the VMM's words).
  */
+/* The longest pause between two attempts to reach a starting VMM's socket. */
+#define BACKEND_POLL_MAX_MS 5u
+
 int backend_wait_api(const BackendApi *api, const VmmHandle *h, const char *endpoint, unsigned timeout_ms,
                      char **ret_body, char **ret_error);
 

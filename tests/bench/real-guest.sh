@@ -42,31 +42,9 @@ if ! virsh -c qemu:///system version >/dev/null 2>&1; then
         virsh -c qemu:///system version >/dev/null 2>&1 || LV=0
 fi
 
-: >"$RG/metald.ms"
-: >"$RG/bare.ms"
-: >"$RG/libvirt.ms"
-: >"$RG/virsh.ms"
-for i in $(seq 1 "$RUNS"); do
-        # metald: CreateVm with boot:true, then the banner in the VM's console log.
-        cp --sparse=always "$ASSETS/rootfs.ext4" "$RG/r$i.ext4"
-        t0=$(ms)
-        out=$(curl -s -X POST "$URL/CreateVm" -H 'Content-Type: application/json' -d "{\"backend\":\"qemu\",\"boot\":true,\"config\":{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},\"boot\":{\"kernel_path\":\"$ASSETS/vmlinux\",\"kernel_args\":\"console=ttyS0 reboot=k panic=1 pci=off\"},\"storage\":[{\"path\":\"$RG/r$i.ext4\",\"readonly\":false}]}}")
-        id=$(sed -n 's/.*"vmId":"\([^"]*\)".*/\1/p' <<<"$out")
-        if [ -z "$id" ] || ! wait_banner "$RG/data/vms/$id/console.log" "$id"; then
-                echo "real-guest: metald run $i failed: $out" >&2
-                tail -5 "$RG/metald.log" >&2
-                continue
-        fi
-        echo $(($(ms) - t0)) >>"$RG/metald.ms"
-        # The command line metald gave QEMU, for the bare run and the libvirt domain.
-        pid=$(curl -s -X POST "$URL/GetVmInfo" -d "{\"vm_id\":\"$id\"}" | sed -n 's/.*"vmmPid":\([0-9]*\).*/\1/p')
-        mapfile -d '' argv <"/proc/$pid/cmdline"
-        curl -s -o /dev/null -X POST "$URL/DeleteVm" -d "{\"vm_id\":\"$id\"}"
-
-        # Bare QEMU: the same argv without metald's -S (start paused), QMP socket and pidfile,
-        # the console to a file of its own.
-        bare=()
-        skip=0
+# run_bare I: bare QEMU with the argv metald used (in $argv), console to a file of its own.
+run_bare() {
+        local i=$1 bare=() skip=0 a k t0 qpid
         append=
         for ((k = 0; k < ${#argv[@]}; k++)); do
                 a=${argv[k]}
@@ -91,6 +69,41 @@ for i in $(seq 1 "$RUNS"); do
         if wait_banner "$RG/bare$i.log" "$id"; then echo $(($(ms) - t0)) >>"$RG/bare.ms"; fi
         kill -9 $qpid 2>/dev/null
         wait $qpid 2>/dev/null
+}
+
+argv=()
+append=
+: >"$RG/metald.ms"
+: >"$RG/bare.ms"
+: >"$RG/libvirt.ms"
+: >"$RG/virsh.ms"
+for i in $(seq 1 "$RUNS"); do
+        # The order alternates (metald first, then bare first), so that neither
+        # always runs on a warmer cache. Bare QEMU needs metald's argv: from
+        # the previous round when it goes first.
+        cp --sparse=always "$ASSETS/rootfs.ext4" "$RG/r$i.ext4"
+        bare_first=0
+        if [ $((i % 2)) = 0 ] && [ ${#argv[@]} -gt 0 ]; then
+                bare_first=1
+                argv=("${argv[@]//r$((i - 1)).ext4/r$i.ext4}")
+                run_bare "$i"
+        fi
+        # metald: CreateVm with boot:true, then the banner in the VM's console log.
+        t0=$(ms)
+        out=$(curl -s -X POST "$URL/CreateVm" -H 'Content-Type: application/json' -d "{\"backend\":\"qemu\",\"boot\":true,\"config\":{\"cpu\":{\"vcpu_count\":1},\"memory\":{\"size_bytes\":134217728},\"boot\":{\"kernel_path\":\"$ASSETS/vmlinux\",\"kernel_args\":\"console=ttyS0 reboot=k panic=1 pci=off\"},\"storage\":[{\"path\":\"$RG/r$i.ext4\",\"readonly\":false}]}}")
+        id=$(sed -n 's/.*"vmId":"\([^"]*\)".*/\1/p' <<<"$out")
+        if [ -z "$id" ] || ! wait_banner "$RG/data/vms/$id/console.log" "$id"; then
+                echo "real-guest: metald run $i failed: $out" >&2
+                tail -5 "$RG/metald.log" >&2
+                continue
+        fi
+        echo $(($(ms) - t0)) >>"$RG/metald.ms"
+        # The command line metald gave QEMU, for the bare run and the libvirt domain.
+        pid=$(curl -s -X POST "$URL/GetVmInfo" -d "{\"vm_id\":\"$id\"}" | sed -n 's/.*"vmmPid":\([0-9]*\).*/\1/p')
+        mapfile -d '' argv <"/proc/$pid/cmdline"
+        for ((k = 0; k < ${#argv[@]}; k++)); do [ "${argv[k]}" = -append ] && append=${argv[k + 1]}; done
+        curl -s -o /dev/null -X POST "$URL/DeleteVm" -d "{\"vm_id\":\"$id\"}"
+        [ $bare_first = 1 ] || run_bare "$i"
 
         # libvirt: the equivalent domain (microvm, same kernel, command line and disk).
         if [ $LV = 1 ]; then
