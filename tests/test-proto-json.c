@@ -337,8 +337,8 @@ static void test_vm_schema(void) {
                 CHECK(protobuf_c_service_descriptor_get_method_by_name(svc, vm_service_methods[i].name) !=
                       NULL);
         for (size_t i = 0; i < network_service_n_methods; i++)
-                CHECK(protobuf_c_service_descriptor_get_method_by_name(svc, network_service_methods[i].name) !=
-                      NULL);
+                CHECK(protobuf_c_service_descriptor_get_method_by_name(
+                              svc, network_service_methods[i].name) != NULL);
 
         const char *info =
                 "{\"vmId\":\"vm-1\",\"config\":{\"cpu\":{\"vcpuCount\":2},\"memory\":{\"sizeBytes\":"

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The store: migrations yield schema/schema.sql exactly; VM rows, desired and
- * observed writes with their events; listing; durability across reopen. */
+ * observed writes with their events; listing; durability across reopen; group
+ * commit (store_write): concurrent writers, a refused or broken request does
+ * not undo its neighbours, nothing is acknowledged before its COMMIT. */
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "test.h"
@@ -77,6 +82,195 @@ static void insert(Store *s, const char *id, const char *customer) {
                       .desired = VM_PHASE_CREATED,
                       .run_dir = (char *) "/x" };
         CHECK(store_vm_insert(s, &row, same_cfg, NULL, 0, NULL) == 0);
+}
+
+/* ---- group commit ---- */
+
+static char *gc_db_path;
+static Store *gc_store;
+
+/* A row in gc_test, seen from a connection of its own (what another process would see). */
+static bool gc_visible(const char *k) {
+        sqlite3 *db;
+        sqlite3_open_v2(gc_db_path, &db, SQLITE_OPEN_READONLY, NULL);
+        sqlite3_stmt *st = NULL;
+        bool found = false;
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM gc_test WHERE k = ?", -1, &st, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+                found = sqlite3_step(st) == SQLITE_ROW;
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return found;
+}
+
+static int gc_put(sqlite3 *db, const char *k) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "INSERT INTO gc_test (k) VALUES (?)", -1, &st, NULL) != SQLITE_OK)
+                return -EIO;
+        sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? 0 : -EEXIST;
+}
+
+typedef struct GcReq {
+        const char *key;
+        int mode; /* 0 insert; 1 insert then refuse; 2 block until released, then insert;
+                     3 sleep, look at the first request of its batch, insert; 4 abort the whole transaction */
+        int result;
+        atomic_bool returned; /* store_write came back */
+        bool late_ran; /* (mode 0) a later neighbour's function had run when it came back */
+        bool committed_before_return; /* (mode 0) its commit hook fired before it came back */
+        bool visible_at_return;
+} GcReq;
+
+static atomic_bool gc_release, gc_late_ran, gc_commit_seen, gc_early_returned, gc_early_visible;
+static GcReq *gc_early; /* the request whose acknowledgement must wait for its batch */
+
+static int gc_commit_hook(void *u) {
+        atomic_store(&gc_commit_seen, true);
+        return 0;
+}
+
+static int gc_fn(StoreTxn *t, void *userdata) {
+        GcReq *q = userdata;
+        sqlite3 *db = store_txn_db(t);
+        switch (q->mode) {
+        case 1: {
+                int r = gc_put(db, q->key);
+                return r < 0 ? r : -EINVAL;
+        }
+        case 2:
+                while (!atomic_load(&gc_release))
+                        usleep(1000);
+                break;
+        case 3:
+                usleep(100 * 1000);
+                /* The first request of the batch is neither answered nor visible yet. */
+                atomic_store(&gc_early_returned, atomic_load(&gc_early->returned));
+                atomic_store(&gc_early_visible, gc_visible(gc_early->key));
+                atomic_store(&gc_late_ran, true);
+                break;
+        case 4:
+                gc_put(db, q->key);
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); /* as SQLITE_FULL may */
+                return 0;
+        default:
+                sqlite3_commit_hook(db, gc_commit_hook, NULL);
+                break;
+        }
+        return gc_put(db, q->key);
+}
+
+static void *gc_thread(void *u) {
+        GcReq *q = u;
+        q->result = store_write(gc_store, gc_fn, q);
+        if (q->mode == 0) {
+                q->late_ran = atomic_load(&gc_late_ran);
+                q->committed_before_return = atomic_load(&gc_commit_seen);
+                q->visible_at_return = gc_visible(q->key);
+        }
+        atomic_store(&q->returned, true);
+        return NULL;
+}
+
+static int gc_create(StoreTxn *t, void *u) {
+        int rc =
+                sqlite3_exec(store_txn_db(t), "CREATE TABLE gc_test (k TEXT PRIMARY KEY)", NULL, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : -EIO;
+}
+
+/* A blocker holds the lead while reqs queue behind it, in order: they are the next batch. */
+static void gc_batch(GcReq *reqs, size_t n) {
+        atomic_store(&gc_release, false);
+        char *key = strdup_printf("blocker-%s", reqs[0].key);
+        GcReq blocker = { .key = key, .mode = 2 };
+        pthread_t bt, th[8];
+        pthread_create(&bt, NULL, gc_thread, &blocker);
+        usleep(100 * 1000);
+        for (size_t i = 0; i < n; i++) {
+                pthread_create(&th[i], NULL, gc_thread, &reqs[i]);
+                usleep(50 * 1000);
+        }
+        atomic_store(&gc_release, true);
+        pthread_join(bt, NULL);
+        for (size_t i = 0; i < n; i++)
+                pthread_join(th[i], NULL);
+        CHECK_INTEQ(blocker.result, 0);
+        free(key);
+}
+
+#define GC_THREADS 16
+#define GC_PER_THREAD 50
+static void *gc_many(void *u) {
+        intptr_t k = (intptr_t) u;
+        for (int i = 0; i < GC_PER_THREAD; i++) {
+                char key[32];
+                snprintf(key, sizeof key, "t%ld-%d", (long) k, i);
+                GcReq q = { .key = key };
+                if (store_write(gc_store, gc_fn, &q) != 0 || !gc_visible(key))
+                        return (void *) 1;
+        }
+        return NULL;
+}
+
+static void test_group_commit(void) {
+        gc_db_path = strdup_printf("%s/gc.db", dir);
+        char *err = NULL;
+        CHECK(store_open(gc_db_path, &gc_store, &err) == 0);
+        CHECK_INTEQ(store_write(gc_store, gc_create, NULL), 0);
+
+        /* Concurrent writers: each one acknowledged is visible at once; they share commits. */
+        pthread_t th[GC_THREADS];
+        for (intptr_t i = 0; i < GC_THREADS; i++)
+                pthread_create(&th[i], NULL, gc_many, (void *) i);
+        for (int i = 0; i < GC_THREADS; i++) {
+                void *ret;
+                pthread_join(th[i], &ret);
+                CHECK(ret == NULL);
+        }
+        StoreWriteStats ws;
+        store_write_stats(gc_store, &ws);
+        CHECK(ws.requests >= GC_THREADS * GC_PER_THREAD);
+        fprintf(stderr, "group commit: %llu requests in %llu commits (largest batch %llu)\n",
+                (unsigned long long) ws.requests, (unsigned long long) ws.batches,
+                (unsigned long long) ws.max_batch);
+
+        /* One batch of four. b is answered only after the whole batch committed: d's
+         * function ran after b's and saw b neither answered nor visible; b's commit
+         * hook fired before b came back. c's refusal undoes c alone. */
+        atomic_store(&gc_late_ran, false);
+        atomic_store(&gc_commit_seen, false);
+        GcReq reqs[] = {
+                { .key = "b" }, { .key = "c", .mode = 1 }, { .key = "d", .mode = 3 }, { .key = "e" }
+        };
+        gc_early = &reqs[0];
+        gc_batch(reqs, ELEMENTSOF(reqs));
+        store_write_stats(gc_store, &ws);
+        CHECK(ws.max_batch >= ELEMENTSOF(reqs));
+        CHECK_INTEQ(reqs[0].result, 0);
+        CHECK_INTEQ(reqs[1].result, -EINVAL);
+        CHECK_INTEQ(reqs[2].result, 0);
+        CHECK_INTEQ(reqs[3].result, 0);
+        CHECK(reqs[0].late_ran);
+        CHECK(reqs[0].committed_before_return);
+        CHECK(reqs[0].visible_at_return);
+        CHECK(!atomic_load(&gc_early_returned));
+        CHECK(!atomic_load(&gc_early_visible));
+        CHECK(gc_visible("b") && !gc_visible("c") && gc_visible("d") && gc_visible("e"));
+
+        /* A request that breaks the whole transaction gets an error; the neighbours it
+         * took down with it run again and are kept. */
+        GcReq reqs2[] = { { .key = "f" }, { .key = "g", .mode = 4 }, { .key = "h" } };
+        gc_batch(reqs2, ELEMENTSOF(reqs2));
+        CHECK_INTEQ(reqs2[0].result, 0);
+        CHECK_INTEQ(reqs2[1].result, -EIO);
+        CHECK_INTEQ(reqs2[2].result, 0);
+        CHECK(gc_visible("f") && !gc_visible("g") && gc_visible("h"));
+
+        gc_store = store_free(gc_store);
+        free(gc_db_path);
 }
 
 int main(void) {
@@ -267,6 +461,8 @@ int main(void) {
         CHECK(got && got->generation == 2 && got->observed == VM_PHASE_RUNNING);
         got = vm_row_free(got);
         s = store_free(s);
+
+        test_group_commit();
 
         rm_rf(dir);
         free(db);

@@ -665,8 +665,12 @@ static int listener_start(HttpServer *s, Listener *l, const HttpServerConfig *cf
                                                                  : ((struct sockaddr_in *) &sa)->sin_port);
                 l->tls = cfg->tls_cert_pem != NULL;
         }
-        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                         MHD_USE_ERROR_LOG | (l->tls ? MHD_USE_TLS : 0);
+        /* poll(), not select(): with a thousand VMs metald holds more than
+         * FD_SETSIZE (1024) descriptors (a pidfd per VMM), and with select()
+         * libmicrohttpd refuses a listening socket or closes a connection
+         * whose descriptor is above it. */
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                         MHD_USE_ITC | MHD_USE_ERROR_LOG | (l->tls ? MHD_USE_TLS : 0);
         struct MHD_OptionItem tls_opts[] = {
                 { l->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *) cfg->tls_cert_pem },
                 { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) cfg->tls_key_pem },

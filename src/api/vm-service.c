@@ -13,6 +13,7 @@
 #include "api/metrics-service.h"
 #include "api/vm-service-requests.h"
 #include "api/network-service.h"
+#include "hv/backend-util.h"
 #include "hv/hypervisor.h"
 #include "manager.h"
 #include "reconcile/lifecycle.h"
@@ -324,6 +325,10 @@ static int create_vm_impl(Manager *m, const RpcCaller *caller, CreateVmRequest *
                 return *ret ? 0 : connect_error(e, CONNECT_INTERNAL, "out of memory");
         }
         crash_point("api-after-commit");
+        /* A fresh id: no VMM of an earlier run can hold its socket. */
+        _cleanup_free_ char *sock = strdup_printf("%s/api.sock", run_dir);
+        if (sock)
+                backend_socket_mark_known(sock);
         log_vm_info(id, b->name, NULL, "vm %s: created (backend %s)", id, b->name);
         reconciler_enqueue(m->reconciler, id);
         WaitOutcome out;

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <acl/libacl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "hv/unix-http.h"
 #include "hv/vmm-process.h"
 #include "util/log.h"
+#include "util/strset.h"
 
 #define BACKEND_API_TIMEOUT_DEFAULT_MS 5000u
 /* How much of each run_dir file to quote when a VMM fails to start. */
@@ -153,11 +155,30 @@ static int kill_socket_owners(const char *backend, const char *sock, unsigned ti
         }
 }
 
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+static StrSet known_sockets; /* see backend_socket_mark_known */
+
+void backend_socket_mark_known(const char *socket_path) {
+        pthread_mutex_lock(&known_lock);
+        (void) strset_add(&known_sockets, socket_path); /* -ENOMEM: the next step scans, as before */
+        pthread_mutex_unlock(&known_lock);
+}
+
+bool backend_socket_is_known(const char *socket_path, bool take) {
+        pthread_mutex_lock(&known_lock);
+        bool k = take ? strset_remove(&known_sockets, socket_path)
+                      : strset_contains(&known_sockets, socket_path);
+        pthread_mutex_unlock(&known_lock);
+        return k;
+}
+
 int backend_clear_socket(const char *backend, const char *socket_path, unsigned timeout_ms,
                          char **ret_error) {
         assert(backend && socket_path);
 
-        int r = kill_socket_owners(backend, socket_path, timeout_ms, ret_error);
+        int r = 0;
+        if (!backend_socket_is_known(socket_path, true))
+                r = kill_socket_owners(backend, socket_path, timeout_ms, ret_error);
         if (r < 0)
                 return r;
         if (unlink(socket_path) < 0 && errno != ENOENT) {
@@ -178,7 +199,10 @@ static void sleep_ms(unsigned ms) {
 int backend_wait_api(const BackendApi *api, const VmmHandle *h, const char *endpoint, unsigned timeout_ms,
                      char **ret_body, char **ret_error) {
         uint64_t deadline = now_mono_us() + (uint64_t) timeout_ms * 1000u;
-        unsigned pause_ms = 2;
+        /* Short pauses: a VMM is usually listening within tens of milliseconds,
+         * and a pause that doubles up to 50 ms made each boot wait up to ~50 ms
+         * longer than the VMM needed (a connect() per 5 ms costs nothing). */
+        unsigned pause_ms = 1;
 
         assert(api && h && endpoint);
         _cleanup_free_ char *path = strdup_printf("%s%s", api->path_prefix, endpoint);
@@ -221,8 +245,8 @@ int backend_wait_api(const BackendApi *api, const VmmHandle *h, const char *endp
                 }
                 /* Not bound or not listening yet. */
                 sleep_ms(pause_ms < left_ms ? pause_ms : left_ms);
-                if (pause_ms < 50)
-                        pause_ms *= 2;
+                if (pause_ms < BACKEND_POLL_MAX_MS)
+                        pause_ms = pause_ms * 2 < BACKEND_POLL_MAX_MS ? pause_ms * 2 : BACKEND_POLL_MAX_MS;
         }
         backend_set_error(ret_error, "%s: API socket %s did not answer within %u ms", api->name,
                           h->socket_path, timeout_ms);

@@ -67,11 +67,31 @@ int backend_clear_socket(const char *backend, const char *socket_path, unsigned 
                          char **ret_error);
 
 /*
+ * The /proc scan above reads the command line of every process on the host:
+ * with thousands of VMMs running it costs tens of milliseconds, on every
+ * boot. It is only needed where a VMM this process does not know of can
+ * exist: one spawned by an earlier metald that crashed before recording it.
+ * So metald remembers the API socket paths for which that cannot be: a VM it
+ * created itself (a fresh id, never used by an earlier run), one whose scan
+ * found nobody, one whose VMM it spawned and recorded. backend_clear_socket
+ * takes the path out of the set (a new VMM is about to exist for it) and
+ * skips the scan when it was there; the reconciler puts it back once the new
+ * VMM is recorded. After a restart the set is empty: each VM's first step
+ * scans, as before.
+ */
+void backend_socket_mark_known(const char *socket_path);
+/* Is socket_path in the set; with take, remove it too. */
+bool backend_socket_is_known(const char *socket_path, bool take);
+
+/*
  * Poll `GET endpoint` on a freshly spawned VMM (h) until it answers 200,
  * within timeout_ms. 0 and, if ret_body is not NULL, the answer's body
  * (malloc'ed). -ESRCH if the process exits first, -ETIMEDOUT if the socket
  * never answers, -EPROTO for another status (with the VMM's words).
  */
+/* The longest pause between two attempts to reach a starting VMM's socket. */
+#define BACKEND_POLL_MAX_MS 5u
+
 int backend_wait_api(const BackendApi *api, const VmmHandle *h, const char *endpoint, unsigned timeout_ms,
                      char **ret_body, char **ret_error);
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "hv/backend-util.h"
 #include "hv/vmm-process.h"
 #include "reconcile/exit-watch.h"
 #include "reconcile/lifecycle.h"
@@ -53,8 +54,12 @@ struct Reconciler {
 
         pthread_mutex_t lock;
         pthread_cond_t work; /* signalled when the queue gets an item, or on stop */
-        pthread_cond_t changed; /* broadcast after every committed observation */
+        pthread_cond_t changed; /* broadcast for reattach_all's wait */
         uint64_t change_seq;
+        /* Requests waiting in reconciler_wait, each woken only by its own VM's
+         * changes (a broadcast to all would make every waiter re-read its row
+         * on every commit: quadratic in the number of requests in flight). */
+        struct Waiter *waiters;
         /* Queue: ids in FIFO order (an id appears at most once), the ids a worker
          * is on, and delayed retries. Linear scans: the queue is short. */
         char **ready; /* FIFO: live entries are ready[head .. n_ready) */
@@ -71,11 +76,34 @@ struct Reconciler {
         unsigned n_workers;
 };
 
-/* Wake everyone waiting for a VM's state: something was committed. */
+typedef struct Waiter {
+        const char *vm_id;
+        uint64_t seq; /* bumped on each change of vm_id */
+        pthread_cond_t cond;
+        struct Waiter *next;
+} Waiter;
+
+static void wake_waiters_locked(Reconciler *r, const char *vm_id) {
+        for (Waiter *w = r->waiters; w; w = w->next)
+                if (!vm_id || streq(w->vm_id, vm_id)) {
+                        w->seq++;
+                        pthread_cond_signal(&w->cond);
+                }
+}
+
+/* Wake everyone waiting: something was committed (reattach, stop). */
 static void notify_changed(Reconciler *r) {
         pthread_mutex_lock(&r->lock);
         r->change_seq++;
         pthread_cond_broadcast(&r->changed);
+        wake_waiters_locked(r, NULL);
+        pthread_mutex_unlock(&r->lock);
+}
+
+/* Wake the requests waiting for this VM: its row changed. */
+static void notify_vm(Reconciler *r, const char *vm_id) {
+        pthread_mutex_lock(&r->lock);
+        wake_waiters_locked(r, vm_id);
         pthread_mutex_unlock(&r->lock);
 }
 
@@ -117,6 +145,8 @@ static void enqueue_locked(Reconciler *r, const char *id) {
 void reconciler_enqueue(Reconciler *r, const char *vm_id) {
         pthread_mutex_lock(&r->lock);
         enqueue_locked(r, vm_id);
+        /* A request changed the desired side: earlier waiters may be superseded. */
+        wake_waiters_locked(r, vm_id);
         pthread_mutex_unlock(&r->lock);
 }
 
@@ -197,7 +227,7 @@ static int observe(Pass *p, const VmObservation *o) {
                 log_vm_error(p->row->id, p->row->backend, vm_phase_to_string(o->observed),
                              "vm %s: recording state %s failed: %s", p->row->id,
                              vm_phase_to_string(o->observed), strerror(-k));
-        notify_changed(p->r);
+        notify_vm(p->r, p->row->id);
         return k;
 }
 
@@ -252,11 +282,15 @@ static void kill_unrecorded_vmms(const VmRow *row) {
         _cleanup_free_ char *sock = strdup_printf("%s/api.sock", row->run_dir);
         if (!sock)
                 return;
+        if (backend_socket_is_known(sock, false))
+                return; /* no VMM of an earlier run can hold it: no /proc scan */
         for (int i = 0; i < 8; i++) {
                 pid_t pid;
                 uint64_t st;
-                if (vmm_find_by_cmdline(sock, &pid) < 0)
+                if (vmm_find_by_cmdline(sock, &pid) < 0) {
+                        backend_socket_mark_known(sock);
                         return;
+                }
                 if (vmm_pid_start_time(pid, &st) < 0)
                         continue;
                 log_vm_warning(row->id, row->backend, vm_phase_to_string(row->observed),
@@ -434,6 +468,7 @@ static int start_vmm(Pass *p, VmmHandle *ret_h, char **ret_error) {
         }
         row->vmm = h;
         *ret_h = h;
+        backend_socket_mark_known(h.socket_path); /* recorded: known */
         crash_point("after-vmm-recorded");
         return p->backend->boot(p->r->bo, &spec, &h, ret_error);
 }
@@ -686,7 +721,7 @@ static int handle_vmm_exit(Pass *p, const char *why) {
                 _cleanup_free_ char *reason =
                         strdup_printf("the guest powered off (restart policy %s)", row->restart_policy);
                 int k = store_vm_guest_stopped(r->store, row->id, last_exit, reason);
-                notify_changed(r);
+                notify_vm(r, row->id);
                 row->observed = VM_PHASE_SHUTDOWN;
                 row->vmm = (VmmHandle){ 0 };
                 return k;
@@ -1018,6 +1053,7 @@ void reconciler_stop(Reconciler *r) {
         atomic_store(&r->stopping, true);
         pthread_cond_broadcast(&r->work);
         pthread_cond_broadcast(&r->changed);
+        wake_waiters_locked(r, NULL);
         pthread_mutex_unlock(&r->lock);
         for (unsigned i = 0; i < r->n_workers; i++)
                 pthread_join(r->workers[i], NULL);
@@ -1120,15 +1156,27 @@ static bool wait_outcome(const VmRow *row, int64_t generation, WaitOutcome *ret)
 int reconciler_wait(Reconciler *r, const char *vm_id, int64_t generation, unsigned timeout_ms,
                     WaitOutcome *ret_outcome, VmRow **ret_row) {
         uint64_t deadline = now_mono_us() + (uint64_t) timeout_ms * 1000;
+        Waiter w = { .vm_id = vm_id };
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w.cond, &ca);
+        pthread_condattr_destroy(&ca);
+        pthread_mutex_lock(&r->lock);
+        w.next = r->waiters;
+        r->waiters = &w;
+        pthread_mutex_unlock(&r->lock);
+
+        int k = 0;
         for (;;) {
                 pthread_mutex_lock(&r->lock);
-                uint64_t seen = r->change_seq;
+                uint64_t seen = w.seq;
                 pthread_mutex_unlock(&r->lock);
 
                 _cleanup_(vm_row_freep) VmRow *row = NULL;
-                int k = store_vm_get(r->store, vm_id, &row);
+                k = store_vm_get(r->store, vm_id, &row);
                 if (k < 0)
-                        return k;
+                        break;
                 WaitOutcome out;
                 bool done = wait_outcome(row, generation, &out);
                 uint64_t now = now_mono_us();
@@ -1140,7 +1188,7 @@ int reconciler_wait(Reconciler *r, const char *vm_id, int64_t generation, unsign
                         *ret_outcome = out;
                         if (ret_row)
                                 *ret_row = TAKE_PTR(row);
-                        return 0;
+                        break;
                 }
 
                 struct timespec ts;
@@ -1149,9 +1197,19 @@ int reconciler_wait(Reconciler *r, const char *vm_id, int64_t generation, unsign
                 ts.tv_sec += (time_t) (ns / 1000000000u);
                 ts.tv_nsec = (long) (ns % 1000000000u);
                 pthread_mutex_lock(&r->lock);
-                while (r->change_seq == seen && !atomic_load(&r->stopping))
-                        if (pthread_cond_timedwait(&r->changed, &r->lock, &ts) != 0)
+                while (w.seq == seen && !atomic_load(&r->stopping))
+                        if (pthread_cond_timedwait(&w.cond, &r->lock, &ts) != 0)
                                 break;
                 pthread_mutex_unlock(&r->lock);
         }
+
+        pthread_mutex_lock(&r->lock);
+        for (Waiter **pw = &r->waiters; *pw; pw = &(*pw)->next)
+                if (*pw == &w) {
+                        *pw = w.next;
+                        break;
+                }
+        pthread_mutex_unlock(&r->lock);
+        pthread_cond_destroy(&w.cond);
+        return k < 0 ? k : 0;
 }

@@ -78,7 +78,7 @@ void vm_metric_targets_free(VmMetricTarget *t, size_t n) {
 int store_metrics_targets(Store *s, VmMetricTarget **ret, size_t *ret_n) {
         assert(s && ret && ret_n);
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -151,11 +151,11 @@ int store_metrics_targets(Store *s, VmMetricTarget **ret, size_t *ret_n) {
 int store_metrics_last_round(Store *s, int64_t *ret_at) {
         assert(s && ret_at);
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        r = prepare(c.db, "SELECT coalesce(max(at), 0) FROM vm_metric_rounds", &st);
+        _cleanup_cached_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare_cached(c.sc, "SELECT coalesce(max(at), 0) FROM vm_metric_rounds", &st);
         if (r < 0)
                 return r;
         int rc = sqlite3_step(st);
@@ -342,7 +342,7 @@ int store_metrics_write_round(Store *s, int64_t at, unsigned collect_ms, const V
                               size_t n, const VmMetricTrim *trim_spec, VmMetricTrimmed *ret_trimmed) {
         assert(s && (samples || n == 0) && trim_spec);
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         r = conn_begin(&c, true);
@@ -402,7 +402,7 @@ int store_metrics_query(Store *s, int64_t vm_seq, int64_t from, int64_t to, unsi
                         VmMetricRow **ret, size_t *ret_n) {
         assert(s && ret && ret_n);
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         /* Walk the rounds in the range and look each sample up by its key:
@@ -452,12 +452,12 @@ static void totals_from_stmt(sqlite3_stmt *st, VmMetricTotals *ret) {
 int store_metrics_totals_get(Store *s, int64_t vm_seq, VmMetricTotals *ret) {
         assert(s && ret);
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        r = prepare(
-                c.db,
+        _cleanup_cached_stmt_ sqlite3_stmt *st = NULL;
+        r = prepare_cached(
+                c.sc,
                 "SELECT " TOTALS_COLUMNS ", s.at IS NOT NULL, " ROW_COLUMNS " FROM vm_metric_totals t "
                 "LEFT JOIN vm_metric_samples s ON s.at = t.at AND s.vm_seq = t.vm_seq WHERE t.vm_seq = ?",
                 &st);
@@ -491,7 +491,7 @@ void vm_metric_totals_array_free(VmMetricTotals *t, size_t n) {
 int store_metrics_totals_list(Store *s, VmMetricTotals **ret, size_t *ret_n) {
         assert(s && ret && ret_n);
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -540,7 +540,7 @@ int store_metrics_totals_list(Store *s, VmMetricTotals **ret, size_t *ret_n) {
 int store_vm_count_by_phase(Store *s, uint64_t ret_counts[_VM_PHASE_MAX]) {
         assert(s && ret_counts);
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;

@@ -92,7 +92,7 @@ static int conn_network_get(sqlite3 *db, const char *name, StoreNetwork *ret) {
 
 int store_network_get(Store *s, const char *name, StoreNetwork *ret) {
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         return conn_network_get(c.db, name, ret);
@@ -100,7 +100,7 @@ int store_network_get(Store *s, const char *name, StoreNetwork *ret) {
 
 int store_network_put(Store *s, const NetworkDef *d, const char *source, char **ret_error) {
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         r = conn_begin(&c, true);
@@ -184,7 +184,7 @@ int store_network_put(Store *s, const NetworkDef *d, const char *source, char **
 
 int store_network_delete(Store *s, const char *name, char **ret_error) {
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         r = conn_begin(&c, true);
@@ -217,7 +217,7 @@ int store_network_delete(Store *s, const char *name, char **ret_error) {
 
 int store_network_list(Store *s, StoreNetwork **ret, size_t *ret_n) {
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -525,7 +525,7 @@ int store_vm_release_nics(sqlite3 *db, const char *vm_id) {
 
 static int nics_query(Store *s, const char *vm_id, StoreNic **ret, size_t *ret_n) {
         _cleanup_conn_ Conn c = { .store = s };
-        int r = store_acquire(s, &c.db);
+        int r = conn_acquire(&c);
         if (r < 0)
                 return r;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;

@@ -22,6 +22,7 @@
 #include "vm/vm-state.h"
 
 typedef struct Store Store;
+typedef struct sqlite3 sqlite3;
 
 typedef struct VmRow {
         int64_t seq;
@@ -68,6 +69,38 @@ void vm_row_array_free(VmRow **rows, size_t n);
 int store_open(const char *path, Store **ret, char **ret_error);
 Store *store_free(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
+
+/*
+ * Group commit: the one way API and reconciler writes reach the database.
+ *
+ * fn runs inside a write transaction, in a SAVEPOINT of its own, with the
+ * transaction's connection (store_txn_db): it may read and write any table.
+ * Concurrent callers' functions are batched into one transaction and one
+ * COMMIT (one fsync for the whole batch). fn returns < 0 to refuse: its
+ * savepoint is rolled back, the others in the batch are unaffected, and
+ * store_write returns that value. Otherwise store_write returns fn's value
+ * only once the COMMIT that contains its writes is durable (synchronous=FULL),
+ * so "acknowledged means durable" holds for whatever fn wrote; if that COMMIT
+ * fails, every caller in the batch gets the error and nothing of it is kept.
+ *
+ * fn runs on whichever caller's thread leads the batch: it must use only
+ * store_txn_db (no other Store call: that would deadlock), must not block for
+ * long (the batch waits for it), and must leave no statement un-reset. It may
+ * be called again if a neighbour's failure aborted the whole transaction
+ * (e.g. SQLITE_FULL), so it must set its outputs from scratch on each call.
+ */
+typedef struct StoreConn StoreTxn;
+typedef int (*StoreWriteFn)(StoreTxn *t, void *userdata);
+int store_write(Store *s, StoreWriteFn fn, void *userdata);
+sqlite3 *store_txn_db(StoreTxn *t);
+
+/* Counters of the group commit (for tests and the benchmarks). */
+typedef struct StoreWriteStats {
+        uint64_t requests; /* store_write calls that reached a transaction */
+        uint64_t batches; /* COMMITs attempted */
+        uint64_t max_batch; /* largest batch so far */
+} StoreWriteStats;
+void store_write_stats(Store *s, StoreWriteStats *ret);
 
 /* Names of migrations applied so far, in order (for tests and --version). */
 int store_applied_migrations(Store *s, char ***ret_names, size_t *ret_n);
