@@ -70,10 +70,10 @@ static int healthz(void *userdata, char **ret_body, const char **ret_content_typ
 }
 
 static const RpcMethod methods[] = {
-        { "Echo", echo, .no_side_effects = true },
-        { "Thing", thing, .no_side_effects = false },
+        { "Echo", echo, .no_side_effects = true, .access = RPC_READ },
+        { "Thing", thing, .no_side_effects = false, .access = RPC_WRITE },
 };
-static const RawRoute raw_routes[] = { { "/healthz", healthz } };
+static const RawRoute raw_routes[] = { { "/healthz", healthz, .access = RPC_PUBLIC } };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
         HttpServerConfig cfg = {
