@@ -61,16 +61,6 @@ TokenTable *token_table_free(TokenTable *t) {
         return mfree(t);
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Parse one non-blank, non-comment line (NUL-terminated, comment cut) into e.
  * NULL, or what is wrong with it. */
 static const char *parse_token_line(char *line, TokenEntry *e) {
@@ -91,7 +81,7 @@ static const char *parse_token_line(char *line, TokenEntry *e) {
         if (strlen(hex) != 64)
                 return "the sha256 hash must be 64 hex digits";
         for (size_t i = 0; i < 32; i++) {
-                int hi = unhex(hex[2 * i]), lo = unhex(hex[2 * i + 1]);
+                int hi = unhexchar(hex[2 * i]), lo = unhexchar(hex[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return "the sha256 hash must be 64 hex digits";
                 e->hash[i] = (uint8_t) (hi << 4 | lo);

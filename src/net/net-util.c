@@ -167,22 +167,12 @@ void net_derive_mac(const char *vm_id, const char *iface_id, char buf[static 18]
                  (unsigned) h & 0xff);
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int net_mac_parse(const char *s, uint8_t mac[static 6], char canon[static 18], const char **ret_why) {
         const char *why = "must look like 02:00:00:00:00:01 (six hex octets separated by ':')";
         if (!s || strlen(s) != 17)
                 goto bad;
         for (unsigned i = 0; i < 6; i++) {
-                int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+                int hi = unhexchar(s[i * 3]), lo = unhexchar(s[i * 3 + 1]);
                 if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
                         goto bad;
                 mac[i] = (uint8_t) (hi << 4 | lo);

@@ -96,6 +96,9 @@ char *format_rfc3339(int64_t ms, char *buf, size_t size);
 /* Like asprintf, returning the string or NULL on OOM. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int unhexchar(char c);
+
 /* Read a whole small file (at most max bytes) into a NUL-terminated buffer. */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
 
