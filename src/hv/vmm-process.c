@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -300,84 +302,230 @@ static int fd_move_above_stdio(int fd) {
         return n < 0 ? -e : n;
 }
 
-/* Close every fd >= 3 except keep. close_range(2) when the kernel has it,
- * else one close(2) per possible fd. Async-signal-safe (runs after fork). */
-static void close_all_fds_but(int keep) {
-        if (keep > 3 && syscall(SYS_close_range, 3u, (unsigned) keep - 1, 0u) < 0)
-                goto fallback;
-        if (syscall(SYS_close_range, (unsigned) keep + 1, ~0u, 0u) < 0)
-                goto fallback;
-        return;
-fallback:;
-        long max = sysconf(_SC_OPEN_MAX);
-        for (long fd = 3; fd < (max > 0 ? max : 65536); fd++)
-                if (fd != keep)
-                        (void) close((int) fd);
+/*
+ * Children are cloned vfork-style: CLONE_VM | CLONE_VFORK on a small stack of
+ * their own. They share the daemon's memory until they exec or exit (no copy
+ * of its page tables, which is what made fork() of a ~100 MiB daemon cost
+ * ~30 ms of CPU), and the calling thread sleeps until then. Other threads of
+ * the daemon keep running in that shared memory, so a child touches nothing
+ * but its own stack and the read-only arguments prepared for it: raw
+ * syscalls only (no locks, no malloc, no glibc wrapper that keeps state or
+ * acts on other threads, such as setresuid's broadcast to all of them).
+ * CHILD_FN: not instrumented by ASan/UBSan, whose runtime keeps per-thread
+ * state that a child on a foreign stack must not touch.
+ */
+#define CHILD_STACK_SIZE (64u * 1024u)
+#define CHILD_FN __attribute__((no_sanitize("address", "undefined"), noinline))
+
+/* A raw syscall's result as 0 or a positive errno. (A child shares the
+ * calling thread's TLS, errno included; that thread sleeps until the child
+ * has exec'd or exited, so reading errno right after the syscall is safe.) */
+#define SYSCALL_ERR(...) (syscall(__VA_ARGS__) < 0 ? (errno > 0 ? errno : EIO) : 0)
+
+/* Map a stack for a vfork-style child; the lowest page is a guard. Returns
+ * the base (for child_stack_free) or NULL with errno. */
+static void *child_stack_new(void) {
+        void *p = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (p == MAP_FAILED)
+                return NULL;
+        if (mprotect(p, (size_t) sysconf(_SC_PAGESIZE), PROT_NONE) < 0) {
+                int e = errno;
+                (void) munmap(p, CHILD_STACK_SIZE);
+                errno = e;
+                return NULL;
+        }
+        return p;
+}
+
+static void child_stack_free(void *p) {
+        if (p)
+                (void) munmap(p, CHILD_STACK_SIZE);
 }
 
 /*
- * Become user (when not NULL and not root) for good: supplementary groups,
- * then gid, then uid, real, effective and saved alike. Raw syscalls: they
- * act on the calling thread only, which after fork is the only thread (glibc's
- * wrappers would try to broadcast to threads that are not there). 0 or -1
- * with errno. Async-signal-safe.
+ * clone(2) fn on a fresh stack, vfork-style. All signals must be blocked in
+ * the calling thread (so no handler of the daemon runs in the child before it
+ * has reset them). exit_signal: SIGCHLD, or 0 for a child that the daemon's
+ * reaper (waitpid(-1) without __WALL) must not see. Returns the pid or -errno.
  */
-static int drop_to_user(const VmmUser *user) {
+static pid_t clone_vfork(int (*fn)(void *), void *arg, int exit_signal) {
+        void *stack = child_stack_new();
+        if (!stack)
+                return -errno;
+        pid_t pid = clone(fn, (char *) stack + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | exit_signal, arg);
+        int e = errno;
+        child_stack_free(stack); /* the child has exec'd or exited: its stack is ours again */
+        return pid < 0 ? -e : pid;
+}
+
+/* Block every signal in the calling thread (raw: glibc's sigprocmask keeps
+ * its internal ones unblocked), saving the old mask in *old. */
+static int block_all_signals(uint64_t *old) {
+        uint64_t all = ~UINT64_C(0);
+        return syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, old, sizeof all) < 0 ? -errno : 0;
+}
+
+static void restore_signals(const uint64_t *old) {
+        (void) syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, sizeof *old);
+}
+
+/* Close every fd >= 3 except keep (close_range(2); on kernels without it,
+ * one close(2) per possible fd up to max_fd). */
+CHILD_FN static void close_all_fds_but(int keep, long max_fd) {
+        if ((keep <= 3 || syscall(SYS_close_range, 3u, (unsigned) keep - 1, 0u) == 0) &&
+            syscall(SYS_close_range, (unsigned) keep + 1, ~0u, 0u) == 0)
+                return;
+        for (long fd = 3; fd < max_fd; fd++)
+                if (fd != keep)
+                        (void) syscall(SYS_close, (int) fd);
+}
+
+/*
+ * Become user (when not NULL and not root) for good: no_new_privs,
+ * supplementary groups, then gid, then uid, real, effective and saved alike.
+ * Raw syscalls: they act on the calling task only (glibc's wrappers would
+ * broadcast to every thread of the daemon, whose memory a vfork-style child
+ * shares). 0 or a positive errno.
+ */
+CHILD_FN static int drop_to_user(const VmmUser *user) {
+        int e;
+
         if (!user || user->uid == 0)
                 return 0;
         /* No exec after this may gain privileges (setuid files, file caps). */
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
-                return -1;
-        if (syscall(SYS_setgroups, user->n_groups, user->groups) < 0 ||
-            syscall(SYS_setresgid, user->gid, user->gid, user->gid) < 0 ||
-            syscall(SYS_setresuid, user->uid, user->uid, user->uid) < 0)
-                return -1;
+        if ((e = SYSCALL_ERR(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L)) ||
+            (e = SYSCALL_ERR(SYS_setgroups, user->n_groups, user->groups)) ||
+            (e = SYSCALL_ERR(SYS_setresgid, user->gid, user->gid, user->gid)) ||
+            (e = SYSCALL_ERR(SYS_setresuid, user->uid, user->uid, user->uid)))
+                return e;
         /* Paranoia: regaining root must now be impossible. */
-        if (syscall(SYS_setresuid, 0, 0, 0) == 0) {
-                errno = EPERM;
-                return -1;
-        }
+        if (syscall(SYS_setresuid, 0, 0, 0) == 0)
+                return EPERM;
+        return 0;
+}
+
+/* What the spawned child reports when it fails: the step and its errno. */
+typedef struct SpawnFailure {
+        int step; /* VmmSpawnStep */
+        int err;
+} SpawnFailure;
+
+typedef struct SpawnArgs {
+        char *const *argv;
+        char *const *envp;
+        const char *dir;
+        const VmmUser *user;
+        int nullfd, outfd, errfd;
+        long max_fd;
+} SpawnArgs;
+
+/*
+ * The spawned child, up to exec (see "vfork-style" above). Everything it needs
+ * from root (its stdio, its cwd) is taken before it drops to user. On failure
+ * writes the step and errno to errfd (close-on-exec, so EOF in the parent
+ * means exec succeeded) and exits 127.
+ */
+CHILD_FN static int spawn_child(void *userdata) {
+        const SpawnArgs *a = userdata;
+        struct {
+                void *handler;
+                unsigned long flags;
+                void *restorer;
+                uint64_t mask;
+        } dfl = { .handler = NULL }; /* SIG_DFL */
+        uint64_t none = 0;
+        SpawnFailure f = { VMM_SPAWN_STEP_SETSID, 0 };
+
+        /* Own session: no controlling terminal, immune to our SIGHUP. */
+        if ((f.err = SYSCALL_ERR(SYS_setsid)))
+                goto fail;
+        /* Default dispositions (this child's copy of the table), then an empty
+         * mask: only now may signals reach it. EINVAL for KILL/STOP: fine. */
+        f.step = VMM_SPAWN_STEP_SIGNALS;
+        for (int sig = 1; sig <= 64; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+        if ((f.err = SYSCALL_ERR(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none)))
+                goto fail;
+        f.step = VMM_SPAWN_STEP_CHDIR;
+        if ((f.err = SYSCALL_ERR(SYS_chdir, a->dir)))
+                goto fail;
+        /* dup2 clears close-on-exec on the new fds, so 0..2 survive exec. */
+        f.step = VMM_SPAWN_STEP_STDIO;
+        if ((f.err = SYSCALL_ERR(SYS_dup2, a->nullfd, STDIN_FILENO)) ||
+            (f.err = SYSCALL_ERR(SYS_dup2, a->outfd, STDOUT_FILENO)) ||
+            (f.err = SYSCALL_ERR(SYS_dup2, a->outfd, STDERR_FILENO)))
+                goto fail;
+        close_all_fds_but(a->errfd, a->max_fd);
+        f.step = VMM_SPAWN_STEP_CREDENTIALS;
+        if ((f.err = drop_to_user(a->user)))
+                goto fail;
+        f.step = VMM_SPAWN_STEP_EXEC;
+        f.err = SYSCALL_ERR(SYS_execve, a->argv[0], a->argv, a->envp);
+fail:
+        (void) syscall(SYS_write, a->errfd, &f, sizeof f);
+        syscall(SYS_exit_group, 127);
+        return 127;
+}
+
+typedef struct AccessArgs {
+        const VmmUser *user;
+        const char *path;
+        int amode;
+        int wfd;
+} AccessArgs;
+
+/* vmm_user_access's child: drop to the user, faccessat, report errno. */
+CHILD_FN static int access_child(void *userdata) {
+        const AccessArgs *a = userdata;
+        int e = drop_to_user(a->user);
+        if (e == 0)
+                e = SYSCALL_ERR(SYS_faccessat, AT_FDCWD, a->path, a->amode);
+        (void) syscall(SYS_write, a->wfd, &e, sizeof e);
+        syscall(SYS_exit_group, 0);
         return 0;
 }
 
 /*
- * The forked child, up to exec. Only async-signal-safe calls: the daemon is
- * multi-threaded and another thread may have held a lock (malloc's) at fork.
- * Everything it needs from root (its stdio, its cwd) is taken before it drops
- * to user. On failure writes errno to errfd (close-on-exec, so EOF in the
- * parent means exec succeeded) and exits 127.
+ * The vfork-style parent resumes when the child's exec has replaced its
+ * memory, and reads EOF on the error pipe when exec closes close-on-exec fds;
+ * both happen before the kernel has set up the new program's arguments, so
+ * /proc/<pid>/cmdline may still read empty. Callers identify VMMs by their
+ * cmdline (vmm_is_alive) right away: wait (briefly: microseconds) until it
+ * is in place or the process is gone.
  */
-_Noreturn static void spawn_child(char *const argv[], const char *dir, const VmmUser *user, int nullfd,
-                                  int outfd, int errfd) {
-        struct sigaction sa = { .sa_handler = SIG_DFL };
-        sigset_t none;
+static void exec_wait_args(pid_t pid) {
+        char path[64], c;
 
-        /* Own session: no controlling terminal, immune to our SIGHUP. */
-        if (setsid() < 0)
-                goto fail;
-        for (int sig = 1; sig < NSIG; sig++)
-                (void) sigaction(sig, &sa, NULL); /* EINVAL for KILL/STOP/internal: fine */
-        sigemptyset(&none);
-        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-                goto fail;
-        if (chdir(dir) < 0)
-                goto fail;
-        /* dup2 clears close-on-exec on the new fds, so 0..2 survive exec. */
-        if (dup2(nullfd, STDIN_FILENO) < 0 || dup2(outfd, STDOUT_FILENO) < 0 ||
-            dup2(outfd, STDERR_FILENO) < 0)
-                goto fail;
-        close_all_fds_but(errfd);
-        if (drop_to_user(user) < 0)
-                goto fail;
-        execv(argv[0], argv);
-fail:;
-        int e = errno;
-        (void) !write(errfd, &e, sizeof e);
-        _exit(127);
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pid);
+        for (unsigned i = 0; i < 20000; i++) {
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0 || read(fd, &c, 1) != 0)
+                        return; /* gone, or arguments there */
+                char state = 0;
+                if (proc_stat_read(pid, &state, NULL) < 0 || state == 'Z' || state == 'X')
+                        return; /* exited already (a zombie's cmdline is empty) */
+                if (i > 100)
+                        usleep(50);
+                else
+                        sched_yield();
+        }
+}
+
+const char *vmm_spawn_step_to_string(VmmSpawnStep step) {
+        static const char *const names[] = {
+                [VMM_SPAWN_STEP_NONE] = "none",       [VMM_SPAWN_STEP_SETSID] = "setsid",
+                [VMM_SPAWN_STEP_SIGNALS] = "signals", [VMM_SPAWN_STEP_CHDIR] = "chdir",
+                [VMM_SPAWN_STEP_STDIO] = "stdio",     [VMM_SPAWN_STEP_CREDENTIALS] = "credentials",
+                [VMM_SPAWN_STEP_EXEC] = "exec",
+        };
+        return (unsigned) step < sizeof names / sizeof names[0] ? names[step] : "unknown";
 }
 
 int vmm_user_access(const VmmUser *user, const char *path, int amode) {
         int pipefd[2];
+        uint64_t oldmask;
 
         assert(path);
         if (!user || user->uid == 0)
@@ -385,21 +533,18 @@ int vmm_user_access(const VmmUser *user, const char *path, int amode) {
 
         /* The answer comes through a pipe. The child is cloned without an exit
          * signal: the daemon's SIGCHLD reaper (waitpid(-1) without __WALL)
-         * neither sees nor records it, and we reap it with __WALL. Only raw
-         * syscalls, access, write and _exit run in it. */
+         * neither sees nor records it, and we reap it with __WALL. */
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
         _cleanup_close_ int rfd = pipefd[0], wfd = pipefd[1];
-        pid_t pid = (pid_t) syscall(SYS_clone, 0L, NULL, NULL, NULL, 0L);
+        AccessArgs a = { .user = user, .path = path, .amode = amode, .wfd = wfd };
+        int r = block_all_signals(&oldmask);
+        if (r < 0)
+                return r;
+        pid_t pid = clone_vfork(access_child, &a, 0);
+        restore_signals(&oldmask);
         if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                int e = 0;
-                if (drop_to_user(user) < 0 || syscall(SYS_faccessat, AT_FDCWD, path, amode) < 0)
-                        e = errno;
-                (void) syscall(SYS_write, wfd, &e, sizeof e);
-                _exit(0);
-        }
+                return pid;
         wfd = safe_close(wfd);
         int e = 0;
         ssize_t n;
@@ -420,9 +565,14 @@ int vmm_spawn(char *const argv[], const char *dir, const char *stdout_path, pid_
 
 int vmm_spawn_as(char *const argv[], const char *dir, const char *stdout_path, const VmmUser *user,
                  pid_t *ret_pid, uint64_t *ret_start_time) {
+        return vmm_spawn_full(argv, dir, stdout_path, user, ret_pid, ret_start_time, NULL);
+}
+
+int vmm_spawn_full(char *const argv[], const char *dir, const char *stdout_path, const VmmUser *user,
+                   pid_t *ret_pid, uint64_t *ret_start_time, VmmSpawnStep *ret_step) {
         _cleanup_close_ int nullfd = -EBADF, outfd = -EBADF, err_r = -EBADF, err_w = -EBADF;
         int pipefd[2];
-        uint64_t start_time = 0;
+        uint64_t start_time = 0, oldmask;
         char state;
 
         assert(argv && argv[0]);
@@ -430,6 +580,8 @@ int vmm_spawn_as(char *const argv[], const char *dir, const char *stdout_path, c
         assert(stdout_path);
         assert(ret_pid);
 
+        if (ret_step)
+                *ret_step = VMM_SPAWN_STEP_NONE;
         /* Open everything the child needs here, where errors are easy to report. */
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -454,33 +606,50 @@ int vmm_spawn_as(char *const argv[], const char *dir, const char *stdout_path, c
         if (err_w < 0)
                 return err_w;
 
-        pid_t pid = fork();
+        long max_fd = sysconf(_SC_OPEN_MAX);
+        SpawnArgs a = {
+                .argv = argv,
+                .envp = environ,
+                .dir = dir,
+                .user = user,
+                .nullfd = nullfd,
+                .outfd = outfd,
+                .errfd = err_w,
+                .max_fd = max_fd > 0 ? max_fd : 65536,
+        };
+        int r = block_all_signals(&oldmask);
+        if (r < 0)
+                return r;
+        pid_t pid = clone_vfork(spawn_child, &a, SIGCHLD);
+        restore_signals(&oldmask);
         if (pid < 0)
-                return -errno;
-        if (pid == 0)
-                spawn_child(argv, dir, user, nullfd, outfd, err_w);
+                return pid;
 
         err_w = safe_close(err_w);
         /* Start time now, while the child cannot have been reaped by anyone
-         * (it is fixed at fork, so reading it before exec is fine). */
+         * (it is fixed at clone, so reading it after exec is fine). */
         int r_stat = proc_stat_read(pid, &state, &start_time);
 
-        int child_errno = 0;
+        SpawnFailure f = { 0, 0 };
         ssize_t n;
         do
-                n = read(err_r, &child_errno, sizeof child_errno);
+                n = read(err_r, &f, sizeof f);
         while (n < 0 && errno == EINTR);
         if (n != 0) {
                 /* The child failed before or at exec and exits 127: reap it here,
                  * the daemon's reaper has no use for it (ECHILD if it was faster). */
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
-                if (n == (ssize_t) sizeof child_errno && child_errno > 0)
-                        return -child_errno;
+                if (n == (ssize_t) sizeof f && f.err > 0) {
+                        if (ret_step)
+                                *ret_step = (VmmSpawnStep) f.step;
+                        return -f.err;
+                }
                 return -EIO;
         }
         if (r_stat < 0)
                 return r_stat;
+        exec_wait_args(pid);
 
         *ret_pid = pid;
         if (ret_start_time)

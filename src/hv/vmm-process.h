@@ -12,7 +12,8 @@
 #include "hv/hypervisor.h"
 
 /*
- * fork + setsid + exec argv[0] with argv, cwd = dir, stdin from /dev/null,
+ * Spawn (vfork-style: clone(CLONE_VM | CLONE_VFORK) on a small stack of its
+ * own, so the cost does not grow with the daemon's memory) + setsid + exec argv[0] with argv, cwd = dir, stdin from /dev/null,
  * stdout and stderr appended to stdout_path (created 0600). All other fds are
  * closed in the child; default signal dispositions and an empty signal mask
  * are restored. Returns the pid and its start time. The caller's process is a
@@ -35,8 +36,27 @@ int vmm_spawn(char *const argv[], const char *dir, const char *stdout_path, pid_
 int vmm_spawn_as(char *const argv[], const char *dir, const char *stdout_path, const VmmUser *user,
                  pid_t *ret_pid, uint64_t *ret_start_time);
 
+/* The step of the child's way to exec that failed (vmm_spawn_full). */
+typedef enum VmmSpawnStep {
+        VMM_SPAWN_STEP_NONE = 0, /* the child did not fail (or failed in an unknown way) */
+        VMM_SPAWN_STEP_SETSID,
+        VMM_SPAWN_STEP_SIGNALS,
+        VMM_SPAWN_STEP_CHDIR,
+        VMM_SPAWN_STEP_STDIO,
+        VMM_SPAWN_STEP_CREDENTIALS, /* no_new_privs, setgroups, setresgid, setresuid, the root check */
+        VMM_SPAWN_STEP_EXEC,
+} VmmSpawnStep;
+
+/* vmm_spawn_as, also telling which step of the child failed (*ret_step, may
+ * be NULL; VMM_SPAWN_STEP_NONE when the failure was the parent's or none). */
+int vmm_spawn_full(char *const argv[], const char *dir, const char *stdout_path, const VmmUser *user,
+                   pid_t *ret_pid, uint64_t *ret_start_time, VmmSpawnStep *ret_step);
+
+/* "chdir", "credentials", "exec", ... */
+const char *vmm_spawn_step_to_string(VmmSpawnStep step);
+
 /* Could user open path with amode (access(2) R_OK/W_OK/X_OK) — checked by a
- * forked child that has dropped to user, so ACLs and every directory on the
+ * vfork-style child (no exit signal) that has dropped to user, so ACLs and every directory on the
  * way count. 0 or the negative errno the user would get. user NULL or root:
  * access(2) as ourselves. */
 int vmm_user_access(const VmmUser *user, const char *path, int amode);
