@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <grp.h>
 #include <pwd.h>
@@ -757,27 +758,56 @@ void options_done(Options *o) {
 }
 
 /* The effective value of the option in row i, as text into buf. */
+/* Options whose effective value prints as it is stored: a string (or what
+ * its absence means) or an unsigned number. The others are in format_value. */
+typedef enum ValueKind { VALUE_STRING, VALUE_UNSIGNED } ValueKind;
+static const struct {
+        int id;
+        ValueKind kind;
+        size_t offset; /* into Options */
+        const char *unset; /* printed for a NULL string */
+} plain_values[] = {
+        { OPT_DATA_DIR, VALUE_STRING, offsetof(Options, data_dir), "" },
+        { OPT_FIRECRACKER_BINARY, VALUE_STRING, offsetof(Options, firecracker_binary), "" },
+        { OPT_CLOUD_HYPERVISOR_BINARY, VALUE_STRING, offsetof(Options, cloud_hypervisor_binary), "" },
+        { OPT_QEMU_BINARY, VALUE_STRING, offsetof(Options, qemu_binary), "" },
+        { OPT_DEFAULT_BACKEND, VALUE_STRING, offsetof(Options, default_backend), "" },
+        { OPT_VMM_USER, VALUE_STRING, offsetof(Options, vmm_user), "" },
+        { OPT_JAILER_BINARY, VALUE_STRING, offsetof(Options, jailer_binary), "(none)" },
+        { OPT_SOCKET_GROUP, VALUE_STRING, offsetof(Options, socket_group), "(metald's)" },
+        { OPT_TOKENS, VALUE_STRING, offsetof(Options, tokens), "(none)" },
+        { OPT_TLS_CERT, VALUE_STRING, offsetof(Options, tls_cert), "(none)" },
+        { OPT_TLS_KEY, VALUE_STRING, offsetof(Options, tls_key), "(none)" },
+        { OPT_TLS_CLIENT_CA, VALUE_STRING, offsetof(Options, tls_client_ca), "(none)" },
+        { OPT_REQUEST_TIMEOUT, VALUE_UNSIGNED, offsetof(Options, request_timeout_s), NULL },
+        { OPT_RESYNC_INTERVAL, VALUE_UNSIGNED, offsetof(Options, resync_interval_ms), NULL },
+        { OPT_WORKERS, VALUE_UNSIGNED, offsetof(Options, workers), NULL },
+        { OPT_MAX_VMS, VALUE_UNSIGNED, offsetof(Options, max_vms), NULL },
+        { OPT_VMM_API_TIMEOUT, VALUE_UNSIGNED, offsetof(Options, vmm_api_timeout_ms), NULL },
+        { OPT_HTTP_TIMEOUT, VALUE_UNSIGNED, offsetof(Options, http_timeout_s), NULL },
+        { OPT_HTTP_CONNECTION_LIMIT, VALUE_UNSIGNED, offsetof(Options, http_connection_limit), NULL },
+        { OPT_HTTP_PER_IP_LIMIT, VALUE_UNSIGNED, offsetof(Options, http_per_ip_limit), NULL },
+        { OPT_HTTP_BODY_DEADLINE, VALUE_UNSIGNED, offsetof(Options, http_body_deadline_s), NULL },
+};
+
 static void format_value(const Options *o, int id, char *buf, size_t size) {
         buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(plain_values); i++) {
+                if (plain_values[i].id != id)
+                        continue;
+                const char *base = (const char *) o + plain_values[i].offset;
+                if (plain_values[i].kind == VALUE_UNSIGNED) {
+                        snprintf(buf, size, "%u", *(const unsigned *) (const void *) base);
+                } else {
+                        const char *v = *(char *const *) (const void *) base;
+                        snprintf(buf, size, "%s", v ? v : plain_values[i].unset);
+                }
+                return;
+        }
         switch (id) {
         case OPT_LISTEN:
                 for (size_t i = 0, len = 0; i < o->n_listens && len < size; i++)
                         len += (size_t) snprintf(buf + len, size - len, "%s%s", i ? " " : "", o->listens[i]);
-                break;
-        case OPT_DATA_DIR:
-                snprintf(buf, size, "%s", o->data_dir);
-                break;
-        case OPT_FIRECRACKER_BINARY:
-                snprintf(buf, size, "%s", o->firecracker_binary);
-                break;
-        case OPT_CLOUD_HYPERVISOR_BINARY:
-                snprintf(buf, size, "%s", o->cloud_hypervisor_binary);
-                break;
-        case OPT_QEMU_BINARY:
-                snprintf(buf, size, "%s", o->qemu_binary);
-                break;
-        case OPT_DEFAULT_BACKEND:
-                snprintf(buf, size, "%s", o->default_backend);
                 break;
         case OPT_ASSET_ROOT:
                 for (size_t i = 0, len = 0; i < o->n_asset_roots && len < size; i++)
@@ -786,21 +816,6 @@ static void format_value(const Options *o, int id, char *buf, size_t size) {
                 break;
         case OPT_LOG_LEVEL:
                 snprintf(buf, size, "%s", log_level_to_string(o->log_level));
-                break;
-        case OPT_REQUEST_TIMEOUT:
-                snprintf(buf, size, "%u", o->request_timeout_s);
-                break;
-        case OPT_RESYNC_INTERVAL:
-                snprintf(buf, size, "%u", o->resync_interval_ms);
-                break;
-        case OPT_WORKERS:
-                snprintf(buf, size, "%u", o->workers);
-                break;
-        case OPT_MAX_VMS:
-                snprintf(buf, size, "%u", o->max_vms);
-                break;
-        case OPT_VMM_API_TIMEOUT:
-                snprintf(buf, size, "%u", o->vmm_api_timeout_ms);
                 break;
         case OPT_CONSOLE_MAX:
                 snprintf(buf, size, "%" PRIu64, o->console_max_bytes);
@@ -814,24 +829,6 @@ static void format_value(const Options *o, int id, char *buf, size_t size) {
         case OPT_ROLLUP_RETENTION:
                 snprintf(buf, size, "%g", (double) o->rollup_retention_ms / 86400000.0);
                 break;
-        case OPT_HTTP_TIMEOUT:
-                snprintf(buf, size, "%u", o->http_timeout_s);
-                break;
-        case OPT_HTTP_CONNECTION_LIMIT:
-                snprintf(buf, size, "%u", o->http_connection_limit);
-                break;
-        case OPT_HTTP_PER_IP_LIMIT:
-                snprintf(buf, size, "%u", o->http_per_ip_limit);
-                break;
-        case OPT_HTTP_BODY_DEADLINE:
-                snprintf(buf, size, "%u", o->http_body_deadline_s);
-                break;
-        case OPT_VMM_USER:
-                snprintf(buf, size, "%s", o->vmm_user ? o->vmm_user : "");
-                break;
-        case OPT_JAILER_BINARY:
-                snprintf(buf, size, "%s", o->jailer_binary ? o->jailer_binary : "(none)");
-                break;
         case OPT_JAILER_CHROOT_BASE:
                 if (o->jailer_chroot_base)
                         snprintf(buf, size, "%s", o->jailer_chroot_base);
@@ -843,21 +840,6 @@ static void format_value(const Options *o, int id, char *buf, size_t size) {
                         snprintf(buf, size, "%u", o->jailer_cgroup_version);
                 else
                         snprintf(buf, size, "(detect)");
-                break;
-        case OPT_SOCKET_GROUP:
-                snprintf(buf, size, "%s", o->socket_group ? o->socket_group : "(metald's)");
-                break;
-        case OPT_TOKENS:
-                snprintf(buf, size, "%s", o->tokens ? o->tokens : "(none)");
-                break;
-        case OPT_TLS_CERT:
-                snprintf(buf, size, "%s", o->tls_cert ? o->tls_cert : "(none)");
-                break;
-        case OPT_TLS_KEY:
-                snprintf(buf, size, "%s", o->tls_key ? o->tls_key : "(none)");
-                break;
-        case OPT_TLS_CLIENT_CA:
-                snprintf(buf, size, "%s", o->tls_client_ca ? o->tls_client_ca : "(none)");
                 break;
         case OPT_UNIX_USER:
         case OPT_TLS_CLIENT_MAP: {
@@ -930,6 +912,6 @@ void options_dump(const Options *o, FILE *f) {
                         snprintf(from, sizeof from, "env %s", option_table[i].env);
                 else
                         snprintf(from, sizeof from, "default");
-                fprintf(f, "  %-24s %-40s (%s)\n", option_table[i].name, value, from);
+                fprintf(f, "  %-28s %-40s (%s)\n", option_table[i].name, value, from);
         }
 }
