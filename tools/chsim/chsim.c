@@ -250,6 +250,8 @@ static int take_api_socket(const char *path, Api *api, HttpServer **ret, int *re
         /* We hold the lock: a socket file left at the path is stale. */
         (void) unlink(path);
         int r = http_server_new(path, API_PAYLOAD_MAX, api_handle, api, ret);
+        if (r >= 0)
+                http_server_set_name(*ret, "Cloud Hypervisor API");
         if (r < 0) {
                 close(lock_fd);
                 char io[512];
@@ -376,6 +378,8 @@ int main(int argc, char **argv) {
                 }
         } else if (api_fd >= 0) {
                 int r = http_server_new_from_fd(api_fd, API_PAYLOAD_MAX, api_handle, &api, &server);
+                if (r >= 0)
+                        http_server_set_name(server, "Cloud Hypervisor API");
                 if (r < 0) {
                         vmm_free(vmm);
                         return fail_io("Failed to start the VMM thread", "StartVmmThread(CreateApiServer)",

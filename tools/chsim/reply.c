@@ -31,11 +31,6 @@ Reply reply_text(char *body) {
         return (Reply){ .status = body ? 200 : 500, .body = body };
 }
 
-void reply_done(Reply *r) {
-        free(r->body);
-        r->body = NULL;
-}
-
 static char *vformat(const char *fmt, va_list ap) {
         char *s = NULL;
         if (vasprintf(&s, fmt, ap) < 0)

@@ -15,14 +15,10 @@
  */
 
 #include <jansson.h>
+
+#include "http-reply.h"
 #include <stdbool.h>
 #include <stddef.h>
-
-typedef struct Reply {
-        int status; /* 200, 204, 400, 404, 409, 429, 500 */
-        char *body; /* malloc'd JSON text, or NULL for no body */
-        bool hang; /* never answer (CHSIM_HANG_ON): see http.h */
-} Reply;
 
 /* 204 No Content. */
 Reply reply_empty(void);
@@ -35,8 +31,6 @@ Reply reply_json(json_t *v);
 
 /* 200 with body already serialized. Steals body. */
 Reply reply_text(char *body);
-
-void reply_done(Reply *r);
 
 #define CHERR_MAX 8
 

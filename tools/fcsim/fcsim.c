@@ -333,6 +333,8 @@ int main(int argc, char **argv) {
         if (!args_flag(&args, ARG_NO_API)) {
                 const char *sock = args_get(&args, ARG_API_SOCK);
                 r = http_server_new(sock, payload_max, api_handle, &api, &server);
+                if (r >= 0)
+                        http_server_enable_stall_file(server);
                 if (r < 0) {
                         char d[4200], g[4200];
                         snprintf(d, sizeof(d),

@@ -51,8 +51,3 @@ char *reply_fault_message(const Reply *r) {
         json_decref(o);
         return s;
 }
-
-void reply_done(Reply *r) {
-        free(r->body);
-        r->body = NULL;
-}

@@ -8,13 +8,9 @@
  */
 
 #include <jansson.h>
-#include <stdbool.h>
 
-typedef struct Reply {
-        int status; /* 200, 204, 400, 413 ... */
-        char *body; /* malloc'd JSON text, or NULL for no body */
-        bool deprecation; /* adds "Deprecation: true" (deprecated fields used) */
-} Reply;
+#include "http-reply.h"
+#include <stdbool.h>
 
 /* 204 No Content. */
 Reply reply_empty(void);
@@ -27,8 +23,6 @@ Reply reply_fault(int status, const char *fmt, ...) __attribute__((format(printf
 
 /* The fault message of a reply made by reply_fault(), or NULL. Malloc'd. */
 char *reply_fault_message(const Reply *r);
-
-void reply_done(Reply *r);
 
 static inline bool reply_is_error(const Reply *r) {
         return r->status >= 400;

@@ -3,8 +3,7 @@
 
 /*
  * http: the wire behaviour of micro_http (the HTTP server Cloud Hypervisor
- * shares with Firecracker) on a Unix socket. Copied from tools/fcsim/http.h;
- * changed: the Server header, listening on a passed fd, the hang switch.
+ * shares with Firecracker) on a Unix socket, for fcsim and chsim alike.
  *
  * - Request line "METHOD SP URI SP VERSION", CRLF line ends, lines of at most
  *   1022 bytes (micro_http's 1 KiB buffer); only GET, PUT, PATCH and DELETE;
@@ -14,12 +13,14 @@
  * - Malformed input is answered 400 with
  *   {"error": "<reason>\nAll previous unanswered requests will be dropped."}
  *   (micro_http's own, not quite JSON, text); requests parsed in the same read
- *   are dropped. fcsim then closes the connection (see README).
- * - Responses: "HTTP/1.1 <code> \r\n" (no reason phrase), "Server: Cloud
- *   Hypervisor API", "Connection: keep-alive", Content-Type/Content-Length
- *   only with a body. Answers micro_http makes by itself (parse errors, the
- *   503) keep its default "Server: Firecracker API": Cloud Hypervisor only
- *   sets the header on the responses of its own handlers.
+ *   are dropped. The simulator then closes the connection (see its README).
+ * - Responses: "HTTP/1.1 <code> \r\n" (no reason phrase), "Server: <name>"
+ *   ("Firecracker API", or what http_server_set_name() says: "Cloud
+ *   Hypervisor API"), "Connection: keep-alive", Content-Type/Content-Length
+ *   only with a body, "Deprecation: true" when the reply says so. Answers
+ *   micro_http makes by itself (parse errors, the 503) keep its default
+ *   "Server: Firecracker API": Cloud Hypervisor only sets the header on the
+ *   responses of its own handlers.
  * - At most 10 connections; the 11th is told "Too many open connections" (503)
  *   and closed. Requests are handled one at a time, in order, synchronously.
  *
@@ -30,7 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reply.h"
+#include "http-reply.h"
 
 #define HTTP_MAX_CONNECTIONS 10
 #define HTTP_MAX_FDS (HTTP_MAX_CONNECTIONS + 1)
@@ -55,6 +56,14 @@ typedef Reply (*HttpHandler)(void *userdata, const HttpRequest *req);
 typedef struct HttpServer HttpServer;
 
 const char *http_method_name(HttpMethod m);
+
+/* The Server header of the handlers' answers (default "Firecracker API");
+ * name must outlive the server. */
+void http_server_set_name(HttpServer *s, const char *name);
+
+/* fcsim's test knob: while "<socket>.stall" exists, every request waits
+ * first (see http.c). Off by default, and for servers made from an fd. */
+void http_server_enable_stall_file(HttpServer *s);
 
 /* Bind and listen on socket_path (the caller removes a stale file first; an
  * existing file fails with -EADDRINUSE). Returns 0 or a negative errno. */

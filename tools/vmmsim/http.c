@@ -65,11 +65,48 @@ typedef struct Pending {
 struct HttpServer {
         int listen_fd;
         bool hung; /* a handler hung: nothing is read or answered any more */
+        const char *server_name; /* the Server header of the handlers' answers */
+        bool stall_knob; /* http_server_enable_stall_file() */
+        char stall_file[sizeof(((struct sockaddr_un *) 0)->sun_path) + 8]; /* <socket>.stall */
         size_t payload_max;
         HttpHandler handler;
         void *userdata;
         Conn *conns[HTTP_MAX_CONNECTIONS];
 };
+
+/*
+ * A test knob of fcsim, off unless the file exists (so it answers like Firecracker):
+ * while <socket>.stall exists, every request waits before it is handled.
+ * The file holds a delay in milliseconds (a slow VMM: each request waits that
+ * long once), or "hang" (a hung VMM: nothing is answered until the file is
+ * removed). The whole VMM stalls, as a real one stuck in a syscall would.
+ */
+static void stall(const HttpServer *s) {
+        uint64_t waited_ms = 0;
+        for (;;) {
+                FILE *f = fopen(s->stall_file, "re");
+                if (!f)
+                        return;
+                char word[32] = "";
+                if (!fgets(word, sizeof word, f))
+                        word[0] = 0;
+                fclose(f);
+                bool hang = strncmp(word, "hang", 4) == 0;
+                unsigned long delay = strtoul(word, NULL, 10);
+                if (!hang && waited_ms >= delay)
+                        return;
+                usleep(20 * 1000);
+                waited_ms += 20;
+        }
+}
+
+void http_server_set_name(HttpServer *s, const char *server_name) {
+        s->server_name = server_name;
+}
+
+void http_server_enable_stall_file(HttpServer *s) {
+        s->stall_knob = s->stall_file[0] != 0;
+}
 
 const char *http_method_name(HttpMethod m) {
         switch (m) {
@@ -138,6 +175,7 @@ int http_server_new_from_fd(int fd, size_t payload_max, HttpHandler handler, voi
         if (!s)
                 return -ENOMEM;
         s->payload_max = payload_max;
+        s->server_name = "Firecracker API";
         s->handler = handler;
         s->userdata = userdata;
         s->listen_fd = fd;
@@ -160,6 +198,8 @@ int http_server_new(const char *socket_path, size_t payload_max, HttpHandler han
         if (!s)
                 return -ENOMEM;
         s->payload_max = payload_max;
+        s->server_name = "Firecracker API";
+        snprintf(s->stall_file, sizeof s->stall_file, "%s.stall", socket_path);
         s->handler = handler;
         s->userdata = userdata;
         s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -213,6 +253,8 @@ static void queue_reply(Conn *c, const Reply *r, const char *server) {
         Bytes *b = &c->out;
         size_t blen = r->body ? strlen(r->body) : 0;
         bytes_printf(b, "HTTP/1.1 %d \r\nServer: %s\r\nConnection: keep-alive\r\n", r->status, server);
+        if (r->deprecation)
+                bytes_printf(b, "Deprecation: true\r\n");
         if (blen > 0)
                 bytes_printf(b, "Content-Type: application/json\r\nContent-Length: %zu\r\n", blen);
         bytes_append(b, "\r\n", 2);
@@ -562,13 +604,15 @@ static void conn_parse(HttpServer *s, Conn *c) {
                 };
                 if (s->hung)
                         break;
+                if (s->stall_knob)
+                        stall(s);
                 Reply r = s->handler(s->userdata, &req);
                 if (r.hang) {
                         s->hung = true;
                         reply_done(&r);
                         break;
                 }
-                queue_reply(c, &r, "Cloud Hypervisor API");
+                queue_reply(c, &r, s->server_name);
                 reply_done(&r);
         }
         pending_free(reqs, n_reqs);
@@ -691,4 +735,9 @@ void http_server_drain(HttpServer *s, int timeout_ms) {
                                 if (s->conns[k] && s->conns[k]->fd == fds[i].fd && fds[i].revents)
                                         conn_write(s->conns[k]);
         }
+}
+
+void reply_done(Reply *r) {
+        free(r->body);
+        r->body = NULL;
 }
