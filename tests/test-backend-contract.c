@@ -31,6 +31,7 @@
 #include "hv/hypervisor.h"
 #include "hv/vmm-process.h"
 #include "sys/vmm-user.h"
+#include "test-helpers.h"
 
 typedef struct ContractRow {
         const char *backend; /* backend_find() name */
@@ -100,39 +101,6 @@ static VmmUser vmm_user;
         } while (0)
 
 static char tmpdir[] = "/tmp/tbc-XXXXXX"; /* short: socket paths must fit 108 bytes */
-
-static int write_file(const char *path, const char *text) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        int r = loop_write(fd, text, strlen(text));
-        safe_close(fd);
-        return r;
-}
-
-/* Reap a child we know has exited or been killed; its wait status, or -1. */
-static int reap(pid_t pid) {
-        int status;
-        return waitpid(pid, &status, 0) < 0 ? -1 : status;
-}
-
-/* How many live processes name sock in their cmdline (vmm_is_alive's rule). */
-static unsigned count_socket_owners(const char *sock) {
-        DIR *d = opendir("/proc");
-        unsigned n = 0;
-        struct dirent *de;
-
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                pid_t pid = (pid_t) strtol(de->d_name, NULL, 10);
-                uint64_t st;
-                if (pid > 0 && vmm_pid_start_time(pid, &st) == 0 && vmm_is_alive(pid, st, sock))
-                        n++;
-        }
-        closedir(d);
-        return n;
-}
 
 /* Every field of a handle filled in, describing a live VMM in run_dir. */
 static void check_handle(const VmmHandle *h, const char *run_dir) {
@@ -341,7 +309,8 @@ int main(void) {
         }
         snprintf(kernel, sizeof kernel, "%s/vmlinux", tmpdir);
         snprintf(rootfs, sizeof rootfs, "%s/rootfs.ext4", tmpdir);
-        if (write_file(kernel, "\177ELF fake kernel") < 0 || write_file(rootfs, "fake rootfs") < 0) {
+        if (write_file(kernel, "\177ELF fake kernel", 0644) < 0 ||
+            write_file(rootfs, "fake rootfs", 0644) < 0) {
                 perror("assets");
                 return EXIT_FAILURE;
         }

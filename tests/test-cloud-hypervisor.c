@@ -22,6 +22,7 @@
 #include "hv/cloud-hypervisor.h"
 #include "hv/unix-http.h"
 #include "hv/vmm-process.h"
+#include "test-helpers.h"
 
 static int failures;
 
@@ -62,10 +63,6 @@ static int failures;
 
 static char tmpdir[] = "/tmp/tch-XXXXXX"; /* short: socket paths must fit 108 bytes */
 
-static uint64_t elapsed_ms(uint64_t since_us) {
-        return (now_mono_us() - since_us) / 1000u;
-}
-
 /* Compact, key-sorted JSON of j (consumed) compared with expect. */
 static bool json_is(json_t *j, const char *expect) {
         _cleanup_json_ json_t *owned = j;
@@ -75,13 +72,6 @@ static bool json_is(json_t *j, const char *expect) {
                 return false;
         }
         return true;
-}
-
-static int write_file(const char *path, const char *text, mode_t mode) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd < 0)
-                return -errno;
-        return loop_write(fd, text, strlen(text));
 }
 
 /* ---- 1. pure builders and decoders ---- */
@@ -360,14 +350,6 @@ static int env_init(Env *e, const char *name, const char *binary) {
         return 0;
 }
 
-/* Reap a child we know has exited or been killed; its wait status, or -1. */
-static int reap(pid_t pid) {
-        int status;
-        if (waitpid(pid, &status, 0) < 0)
-                return -1;
-        return status;
-}
-
 static void test_spawn_failures(void) {
         const Backend *b = &backend_cloud_hypervisor;
         _cleanup_free_ char *err = NULL;
@@ -451,23 +433,6 @@ static void test_spawn_failures(void) {
         CHECK(h.pid == 0);
 }
 
-/* Does /proc/<pid>/cmdline equal the NULL-terminated argv exactly? */
-static bool cmdline_equals(pid_t pid, const char *const *argv) {
-        char path[64];
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, off = 0;
-
-        snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pid);
-        if (read_full_file(path, 65536, &buf, &size) < 0)
-                return false;
-        for (; *argv; argv++) {
-                if (off >= size || !streq(buf + off, *argv))
-                        return false;
-                off += strlen(*argv) + 1;
-        }
-        return off == size;
-}
-
 /* One raw API call to the simulator (what another client would do): its
  * status, and the body in *ret_body if wanted. -1 on a transport error. */
 static long api(const char *sock, const char *method, const char *endpoint, const char *body,
@@ -514,24 +479,6 @@ static bool json_at_is(const json_t *j, const char *path, const char *expect) {
                 return false;
         }
         return true;
-}
-
-/* How many live processes name sock in their cmdline (vmm_is_alive's rule). */
-static unsigned count_socket_owners(const char *sock) {
-        DIR *d = opendir("/proc");
-        unsigned n = 0;
-        struct dirent *de;
-
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                pid_t pid = (pid_t) strtol(de->d_name, NULL, 10);
-                uint64_t st;
-                if (pid > 0 && vmm_pid_start_time(pid, &st) == 0 && vmm_is_alive(pid, st, sock))
-                        n++;
-        }
-        closedir(d);
-        return n;
 }
 
 static void test_chsim(const char *chsim) {
@@ -589,7 +536,7 @@ static void test_chsim(const char *chsim) {
                                     "--seccomp",
                                     "true",
                                     NULL };
-        CHECK(cmdline_equals(h.pid, want_argv));
+        CHECK(proc_cmdline_is(h.pid, want_argv));
 
         CHECK(b->query(&e.opts, &h, &state, &err) == 0 && state == VMM_STATE_NOT_STARTED);
 

@@ -23,6 +23,7 @@
 #include "hv/firecracker.h"
 #include "hv/unix-http.h"
 #include "hv/vmm-process.h"
+#include "test-helpers.h"
 
 static int failures;
 
@@ -61,10 +62,6 @@ static inline void json_unrefp(json_t **p) {
 
 static char tmpdir[] = "/tmp/tfc-XXXXXX"; /* short: socket paths must fit 108 bytes */
 
-static uint64_t elapsed_ms(uint64_t since_us) {
-        return (now_mono_us() - since_us) / 1000u;
-}
-
 /* Compact, key-sorted JSON of j (consumed) compared with expect. */
 static bool json_is(json_t *j, const char *expect) {
         _cleanup_(json_unrefp) json_t *owned = j;
@@ -82,13 +79,6 @@ static void sockaddr_set(struct sockaddr_un *sa, const char *path) {
         assert(n < sizeof sa->sun_path);
         *sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
         memcpy(sa->sun_path, path, n + 1);
-}
-
-static int write_file(const char *path, const char *text, mode_t mode) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd < 0)
-                return -errno;
-        return loop_write(fd, text, strlen(text));
 }
 
 /* ---- 1. pure builders and decoders ---- */
@@ -489,14 +479,6 @@ static int env_init(Env *e, const char *name, const char *binary) {
         return 0;
 }
 
-/* Reap a child we know has exited or been killed; its wait status, or -1. */
-static int reap(pid_t pid) {
-        int status;
-        if (waitpid(pid, &status, 0) < 0)
-                return -1;
-        return status;
-}
-
 static void test_spawn_failures(void) {
         const Backend *b = &backend_firecracker;
         _cleanup_free_ char *err = NULL;
@@ -582,23 +564,6 @@ static void test_spawn_failures(void) {
         CHECK(h.pid == 0);
 }
 
-/* Does /proc/<pid>/cmdline equal the NULL-terminated argv exactly? */
-static bool cmdline_is(pid_t pid, const char *const *argv) {
-        char path[64];
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, off = 0;
-
-        snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pid);
-        if (read_full_file(path, 65536, &buf, &size) < 0)
-                return false;
-        for (; *argv; argv++) {
-                if (off >= size || !streq(buf + off, *argv))
-                        return false;
-                off += strlen(*argv) + 1;
-        }
-        return off == size;
-}
-
 static void test_fcsim(const char *fcsim) {
         const Backend *b = backend_find("firecracker");
         _cleanup_free_ char *err = NULL, *log_path = NULL, *metrics_path = NULL, *console_path = NULL;
@@ -638,7 +603,7 @@ static void test_fcsim(const char *fcsim) {
         int n = snprintf(abs_fcsim, sizeof abs_fcsim, "%s/%s", cwd, fcsim);
         CHECK(n > 0 && (size_t) n < sizeof abs_fcsim);
         want_argv[0] = fcsim[0] == '/' ? fcsim : abs_fcsim;
-        CHECK(cmdline_is(h.pid, want_argv));
+        CHECK(proc_cmdline_is(h.pid, want_argv));
 
         CHECK(b->query(&e.opts, &h, &state, &err) == 0 && state == VMM_STATE_NOT_STARTED);
 

@@ -26,20 +26,10 @@
 #include "hv/backend-util.h"
 #include "hv/qemu.h"
 #include "hv/vmm-process.h"
+#include "test-helpers.h"
 #include "test.h"
 
 static char tmpdir[] = "/tmp/tqemu-XXXXXX"; /* short: socket paths must fit 108 bytes */
-
-static uint64_t elapsed_ms(uint64_t since_us) {
-        return (now_mono_us() - since_us) / 1000u;
-}
-
-static int write_file(const char *path, const char *text, mode_t mode) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd < 0)
-                return -errno;
-        return loop_write(fd, text, strlen(text));
-}
 
 /* Print a message a failed call left, to make CHECK failures readable. */
 static void show(const char *what, int r, const char *err) {

@@ -18,6 +18,7 @@
 
 #include "hv/vmm-process.h"
 #include "sys/vmm-user.h"
+#include "test-helpers.h"
 
 static int failures;
 
@@ -40,10 +41,6 @@ static int failures;
         } while (0)
 
 static char tmpdir[] = "/tmp/test-vmm-process-XXXXXX";
-
-static uint64_t elapsed_ms(uint64_t since_us) {
-        return (now_mono_us() - since_us) / 1000u;
-}
 
 /* The state letter of /proc/<pid>/stat, or 0 if there is no such process. */
 static char proc_state(pid_t pid) {
@@ -110,13 +107,6 @@ static void proc_fd_list(pid_t pid, char *buf, size_t size) {
 
 static bool no_children_left(void) {
         return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
-}
-
-static int write_file(const char *path, const char *text, mode_t mode) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd < 0)
-                return -errno;
-        return loop_write(fd, text, strlen(text));
 }
 
 /* A detached /bin/sleep: session, stdio, fds, signals, cwd, identification,
