@@ -230,7 +230,31 @@ static void test_log_target(void) {
         CHECK(log_level_to_string(99) == NULL);
 }
 
+/* grow_array: doubles only when full, keeps what is there, refuses overflow. */
+static void test_grow_array(void) {
+        int *a = NULL;
+        size_t cap = 0;
+        for (size_t n = 0; n < 100; n++) {
+                CHECK(GROW_ARRAY(a, cap, n, 4) == 0);
+                CHECK(cap > n);
+                a[n] = (int) n;
+        }
+        CHECK(cap == 128);
+        bool same = true;
+        for (size_t n = 0; n < 100; n++)
+                same = same && a[n] == (int) n;
+        CHECK(same);
+        size_t before = cap;
+        CHECK(GROW_ARRAY(a, cap, 5, 4) == 0 && cap == before); /* room already */
+        free(a);
+        void *big = NULL;
+        size_t bigcap = SIZE_MAX / 2;
+        CHECK(grow_array(&big, &bigcap, bigcap, 16, 1) == -ENOMEM && big == NULL);
+        CHECK(unhexchar('0') == 0 && unhexchar('a') == 10 && unhexchar('F') == 15 && unhexchar('g') == -1);
+}
+
 int main(void) {
+        test_grow_array();
         test_strset();
         test_util();
         test_options();

@@ -115,14 +115,8 @@ int token_table_parse(const char *text, const char *source, TokenTable **ret, ch
                 line[strcspn(line, "\r")] = 0;
                 if (line[strspn(line, " \t")] == 0)
                         continue;
-                if (t->n == cap) {
-                        size_t ncap = cap ? cap * 2 : 16;
-                        TokenEntry *ne = realloc(t->entries, ncap * sizeof *ne);
-                        if (!ne)
-                                return -ENOMEM;
-                        t->entries = ne;
-                        cap = ncap;
-                }
+                if (GROW_ARRAY(t->entries, cap, t->n, 16) < 0)
+                        return -ENOMEM;
                 TokenEntry *e = &t->entries[t->n];
                 *e = (TokenEntry){ .line = lineno };
                 const char *why = parse_token_line(line, e);

@@ -98,15 +98,9 @@ int store_metrics_targets(Store *s, VmMetricTarget **ret, size_t *ret_n) {
         size_t n = 0, cap = 0;
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 64;
-                        VmMetricTarget *nt = realloc(t, ncap * sizeof *nt);
-                        if (!nt) {
-                                vm_metric_targets_free(t, n);
-                                return -ENOMEM;
-                        }
-                        t = nt;
-                        cap = ncap;
+                if (GROW_ARRAY(t, cap, n, 64) < 0) {
+                        vm_metric_targets_free(t, n);
+                        return -ENOMEM;
                 }
                 VmMetricTarget *x = &t[n++];
                 *x = (VmMetricTarget){
@@ -507,15 +501,9 @@ int store_metrics_totals_list(Store *s, VmMetricTotals **ret, size_t *ret_n) {
         size_t n = 0, cap = 0;
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 64;
-                        VmMetricTotals *nt = realloc(t, ncap * sizeof *nt);
-                        if (!nt) {
-                                vm_metric_totals_array_free(t, n);
-                                return -ENOMEM;
-                        }
-                        t = nt;
-                        cap = ncap;
+                if (GROW_ARRAY(t, cap, n, 64) < 0) {
+                        vm_metric_totals_array_free(t, n);
+                        return -ENOMEM;
                 }
                 VmMetricTotals *x = &t[n++];
                 *x = (VmMetricTotals){ 0 };

@@ -293,13 +293,8 @@ static int pick_ipv4(sqlite3 *db, const NetworkDef *d, uint32_t *ret) {
                 uint32_t a;
                 if (ipv4_parse((const char *) sqlite3_column_text(st, 0), &a) < 0)
                         continue;
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 64;
-                        uint32_t *nu = realloc(used, cap * sizeof *used);
-                        if (!nu)
-                                return -ENOMEM;
-                        used = nu;
-                }
+                if (GROW_ARRAY(used, cap, n, 64) < 0)
+                        return -ENOMEM;
                 used[n++] = a;
         }
         if (r != SQLITE_DONE)
@@ -332,13 +327,8 @@ static int pick_ipv6(sqlite3 *db, const NetworkDef *d, struct in6_addr *ret) {
                 struct in6_addr a;
                 if (inet_pton(AF_INET6, (const char *) sqlite3_column_text(st, 0), &a) != 1)
                         continue;
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 64;
-                        uint64_t *nu = realloc(used, cap * sizeof *used);
-                        if (!nu)
-                                return -ENOMEM;
-                        used = nu;
-                }
+                if (GROW_ARRAY(used, cap, n, 64) < 0)
+                        return -ENOMEM;
                 used[n++] = ipv6_low64(&a);
         }
         if (r != SQLITE_DONE)

@@ -45,6 +45,20 @@ char *strdup_printf(const char *fmt, ...) {
 
 /* Reads at most max bytes; a larger file is -EFBIG. The result is NUL-terminated
  * and owned by the caller. */
+int grow_array(void **p, size_t *cap, size_t n, size_t elem, size_t first) {
+        if (n < *cap)
+                return 0;
+        size_t ncap = *cap ? *cap * 2 : first;
+        if (ncap <= n || ncap > SIZE_MAX / elem)
+                return -ENOMEM;
+        void *np = realloc(*p, ncap * elem);
+        if (!np)
+                return -ENOMEM;
+        *p = np;
+        *cap = ncap;
+        return 0;
+}
+
 int unhexchar(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';

@@ -96,6 +96,11 @@ char *format_rfc3339(int64_t ms, char *buf, size_t size);
 /* Like asprintf, returning the string or NULL on OOM. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 
+/* Make room in the array *p (*cap elements of size elem) for element index n:
+ * doubles *cap (from first) when n == *cap. 0, or -ENOMEM with *p unchanged. */
+int grow_array(void **p, size_t *cap, size_t n, size_t elem, size_t first);
+#define GROW_ARRAY(p, cap, n, first) grow_array((void **) &(p), &(cap), (n), sizeof *(p), (first))
+
 /* The value of a hexadecimal digit (either case), or -1. */
 int unhexchar(char c);
 
