@@ -23,36 +23,7 @@
 #include "hv/unix-http.h"
 #include "hv/vmm-process.h"
 #include "test-helpers.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                         \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);            \
-                        failures++;                                                                         \
-                }                                                                                           \
-        } while (0)
-
-#define REQUIRE(cond)                                                                                       \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);          \
-                        failures++;                                                                         \
-                        return;                                                                             \
-                }                                                                                           \
-        } while (0)
-
-/* Check that an error message starts with prefix and says something after it. */
-#define CHECK_ERROR(err, prefix)                                                                            \
-        do {                                                                                                \
-                CHECK((err) != NULL);                                                                       \
-                if (err) {                                                                                  \
-                        CHECK(strncmp((err), (prefix), strlen(prefix)) == 0);                               \
-                        CHECK(strlen(err) > strlen(prefix));                                                \
-                        printf("  message: %s\n", (err));                                                   \
-                }                                                                                           \
-        } while (0)
+#include "test.h"
 
 /* Print a failed call's message (the checks say what was expected). */
 #define SHOW(r, err, what)                                                                                  \
@@ -832,8 +803,8 @@ int main(void) {
         CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD); /* nothing left behind */
         (void) rm_rf(tmpdir);
         curl_global_cleanup();
-        if (failures) {
-                fprintf(stderr, "test-cloud-hypervisor: %d check(s) failed\n", failures);
+        if (test_failures) {
+                fprintf(stderr, "test-cloud-hypervisor: %d check(s) failed\n", test_failures);
                 return EXIT_FAILURE;
         }
         if (skipped)

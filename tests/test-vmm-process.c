@@ -19,26 +19,7 @@
 #include "hv/vmm-process.h"
 #include "sys/vmm-user.h"
 #include "test-helpers.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                         \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);            \
-                        failures++;                                                                         \
-                }                                                                                           \
-        } while (0)
-
-/* For checks the rest of a test depends on: give up on this test. */
-#define REQUIRE(cond)                                                                                       \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);          \
-                        failures++;                                                                         \
-                        return;                                                                             \
-                }                                                                                           \
-        } while (0)
+#include "test.h"
 
 static char tmpdir[] = "/tmp/test-vmm-process-XXXXXX";
 
@@ -589,8 +570,8 @@ int main(int argc, char **argv) {
 
         CHECK(no_children_left());
         (void) rm_rf(tmpdir);
-        if (failures) {
-                fprintf(stderr, "test-vmm-process: %d check(s) failed\n", failures);
+        if (test_failures) {
+                fprintf(stderr, "test-vmm-process: %d check(s) failed\n", test_failures);
                 return EXIT_FAILURE;
         }
         printf("test-vmm-process: all checks passed\n");

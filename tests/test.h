@@ -42,6 +42,28 @@ static int test_checks;
                 }                                                                                           \
         } while (0)
 
+/* For checks the rest of a test depends on: give up on this test function. */
+#define REQUIRE(cond)                                                                                       \
+        do {                                                                                                \
+                test_checks++;                                                                              \
+                if (!(cond)) {                                                                              \
+                        test_failures++;                                                                    \
+                        fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);          \
+                        return;                                                                             \
+                }                                                                                           \
+        } while (0)
+
+/* An error message that starts with prefix and says something after it. */
+#define CHECK_ERROR(err, prefix)                                                                            \
+        do {                                                                                                \
+                CHECK((err) != NULL);                                                                       \
+                if (err) {                                                                                  \
+                        CHECK(strncmp((err), (prefix), strlen(prefix)) == 0);                               \
+                        CHECK(strlen(err) > strlen(prefix));                                                \
+                        printf("  message: %s\n", (err));                                                   \
+                }                                                                                           \
+        } while (0)
+
 static inline int test_done(const char *name) {
         fprintf(stderr, "%s: %d checks, %d failed\n", name, test_checks, test_failures);
         return test_failures ? 1 : 0;
